@@ -1,0 +1,100 @@
+import { isIP } from 'node:net';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface Config {
+  port: number;
+  host: string;
+  /** The token issuer and the base of every URL the service hands out; `http://localhost:<port>` when unset. */
+  publicUrl: string | undefined;
+  /** postgres.js connection string; PGlite under dataDir when unset. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  /** Redis for sharing live events between several API nodes; in-process when unset. */
+  redisUrl: string | undefined;
+  /** Bearer token of the operator API; the operator API is disabled when unset. */
+  operatorToken: string | undefined;
+  logLevel: LogLevel;
+  /** Socket addresses whose X-Forwarded-For header is believed. */
+  trustedProxies: string[];
+  /** Path of a MaxMind-format (mmdb) city or country database used to place sign-ins. */
+  geoIpDatabase: string | undefined;
+  /** Lifetime of access tokens. */
+  accessTokenTtlSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const OPERATOR_TOKEN_MIN_LENGTH = 32; // 32 characters of a random token carry well over 128 bits
+
+/** Reads the configuration from an environment, reporting every problem at once. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const problems: string[] = [];
+  const text = (name: string) => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number) => {
+    const raw = text(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}".`);
+      return fallback;
+    }
+    return value;
+  };
+  const url = (name: string, protocols: string[]) => {
+    const raw = text(name);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name} must be a ${protocols.join(' or ')} URL, got "${parsed.protocol}".`);
+      }
+    } catch {
+      problems.push(`${name} must be a URL, got something that does not parse.`);
+    }
+    return raw;
+  };
+
+  const port = integer('PORT', 4000, 0, 65535);
+  const host = text('HOST') ?? '0.0.0.0';
+  const publicUrl = url('PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '');
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const operatorToken = text('OPERATOR_TOKEN');
+  if (operatorToken !== undefined && operatorToken.length < OPERATOR_TOKEN_MIN_LENGTH) {
+    problems.push(`OPERATOR_TOKEN must be at least ${OPERATOR_TOKEN_MIN_LENGTH} characters; generate one with "openssl rand -hex 32".`);
+  }
+  const logLevel = (text('LOG_LEVEL') ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}".`);
+  }
+  const trustedProxies = (text('TRUSTED_PROXIES') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const proxy of trustedProxies) {
+    if (isIP(proxy) === 0) problems.push(`TRUSTED_PROXIES must list IP addresses, got "${proxy}".`);
+  }
+  const accessTokenTtlSeconds = integer('ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    publicUrl,
+    databaseUrl,
+    dataDir: text('DATA_DIR') ?? './data',
+    redisUrl,
+    operatorToken,
+    logLevel,
+    trustedProxies,
+    geoIpDatabase: text('GEOIP_DATABASE'),
+    accessTokenTtlSeconds,
+  };
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/** Tenant prerequisites for push and phone sign-in, with their documented defaults and bounds. */
+export const tenantSettingsSchema = z.object({
+  /** Push notifications allowed as a verification method (a prerequisite of phone sign-in). */
+  pushNotificationsAllowed: z.boolean().default(true),
+  /** Combined security-info registration, which authenticator registration relies on. */
+  combinedRegistrationEnabled: z.boolean().default(true),
+  numberMatching: z
+    .object({
+      style: z.enum(['TYPED', 'CHOICE']).default('TYPED'),
+      digits: z.number().int().min(2).max(8).default(2),
+      choices: z.number().int().min(3).max(10).default(3),
+    })
+    .prefault({}),
+  /** NIST SP 800-63B: an out-of-band secret lives at most 10 minutes. */
+  challengeLifetimeSeconds: z.number().int().min(30).max(600).default(120),
+  showApplicationName: z.boolean().default(true),
+  showGeographicLocation: z.boolean().default(true),
+  maxAuthenticatorsPerUser: z.number().int().min(1).max(20).default(5),
+  minimumOsVersion: z
+    .object({
+      ios: z.string().regex(/^\d+(\.\d+){0,3}$/).default('8.0'),
+      android: z.string().regex(/^\d+(\.\d+){0,3}$/).default('6.0'),
+    })
+    .prefault({}),
+  minimumAppVersion: z.string().regex(/^\d+(\.\d+){0,3}$/).nullable().default(null),
+  failureLockoutThreshold: z.number().int().min(3).max(100).default(10),
+  pushRateLimit: z
+    .object({
+      maxPushes: z.number().int().min(1).max(100).default(5),
+      windowMinutes: z.number().int().min(1).max(1440).default(10),
+    })
+    .prefault({}),
+  fraudMuteMinutes: z.number().int().min(1).max(10080).default(60),
+});
+
+export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
+
+export const DEFAULT_TENANT_SETTINGS: TenantSettings = tenantSettingsSchema.parse({});

@@ -1,0 +1,40 @@
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+
+/**
+ * Every live topic, with its payload. Payloads carry ids and statuses only: never tokens,
+ * attempt secrets, numbers or keys, because with REDIS_URL they cross the network.
+ */
+export type Topics = {
+  /** A sign-in attempt changed status; the browser re-reads it. */
+  signInAttemptChanged: [attemptId: string, payload: { attemptId: string; status: string }];
+  /** A challenge is pending for this user; their authenticators re-read it from the database. */
+  userChallenge: [userId: string, payload: { challengeId: string }];
+  /** A device was removed or revoked; its open subscriptions are closed. */
+  deviceRevoked: [payload: { deviceId: string }];
+  /** A security alert for a tenant's admins (fraud reported, lockout). */
+  securityAlert: [tenantId: string, payload: { alertId: string }];
+};
+
+export type Events = ReturnType<typeof createPubSub<Topics>>;
+
+export interface EventBus {
+  events: Events;
+  close(): Promise<void>;
+}
+
+/** In-process events by default; Redis pub/sub when several API nodes share the live events. */
+export function createEventBus(redisUrl: string | undefined): EventBus {
+  if (!redisUrl) return { events: createPubSub<Topics>(), close: async () => {} };
+  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const eventTarget = createRedisEventTarget<any>({ publishClient, subscribeClient });
+  return {
+    events: createPubSub<Topics>({ eventTarget }),
+    close: async () => {
+      publishClient.disconnect();
+      subscribeClient.disconnect();
+    },
+  };
+}

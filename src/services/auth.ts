@@ -1,0 +1,42 @@
+import { eq } from 'drizzle-orm';
+import { users } from '../db/schema.js';
+import { constantTimeEqual } from '../domain/secrets.js';
+import type { App } from './app.js';
+import { authenticateDevice } from './devices.js';
+import { InvalidTokenError } from './tokens.js';
+
+/** Who is calling, decided once per HTTP request or WebSocket connection. */
+export type Auth =
+  | { kind: 'anonymous' }
+  | { kind: 'operator' }
+  | { kind: 'user'; userId: string; tenantId: string; sessionId: string; isAdmin: boolean; amr: string[] }
+  | { kind: 'device'; deviceId: string; userId: string; tenantId: string };
+
+export class AuthenticationError extends Error {}
+
+/**
+ * Reads an Authorization value: `Bearer <operator token>`, `Bearer <access token>` or
+ * `Device <device assertion>`. A present but invalid credential is an error, never anonymous.
+ */
+export async function resolveAuth(app: App, authorization: string | undefined | null): Promise<Auth> {
+  if (!authorization) return { kind: 'anonymous' };
+  const match = /^(Bearer|Device)\s+(\S+)$/i.exec(authorization.trim());
+  if (!match) throw new AuthenticationError('The Authorization value must be "Bearer <token>" or "Device <device assertion>".');
+  const scheme = match[1]!.toLowerCase();
+  const credential = match[2]!;
+  try {
+    if (scheme === 'device') return await authenticateDevice(app, credential);
+    const operatorToken = app.config.operatorToken;
+    if (operatorToken !== undefined && constantTimeEqual(credential, operatorToken)) return { kind: 'operator' };
+    const claims = await app.tokens.verify(credential);
+    const [user] = await app.db
+      .select({ isAdmin: users.isAdmin, disabled: users.disabled, tenantId: users.tenantId })
+      .from(users)
+      .where(eq(users.id, claims.sub));
+    if (!user || user.disabled || user.tenantId !== claims.tid) throw new InvalidTokenError('the account of this token is disabled or gone');
+    return { kind: 'user', userId: claims.sub, tenantId: claims.tid, sessionId: claims.sid, isAdmin: user.isAdmin, amr: claims.amr };
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw new AuthenticationError(`Not signed in: ${error.message}. Sign in again.`);
+    throw error;
+  }
+}

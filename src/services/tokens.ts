@@ -1,0 +1,130 @@
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import {
+  type CryptoKey,
+  type JWK,
+  type JWTPayload,
+  SignJWT,
+  calculateJwkThumbprint,
+  errors as joseErrors,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+} from 'jose';
+import type { Database, Executor } from '../db/client.js';
+import { sessions, signingKeys } from '../db/schema.js';
+import { addSeconds, type Clock } from '../domain/clock.js';
+
+export interface AccessTokenClaims extends JWTPayload {
+  sub: string;
+  tid: string;
+  sid: string;
+  amr: string[];
+}
+
+export interface IssuedToken {
+  accessToken: string;
+  expiresAt: Date;
+  sessionId: string;
+}
+
+export class InvalidTokenError extends Error {}
+
+const ALG = 'ES256';
+
+/**
+ * Issues and verifies the service's access tokens. The ES256 key is made on first start and kept
+ * in the database, so every node (and every restart) signs and verifies with the same keys.
+ */
+export class TokenService {
+  private signing?: { kid: string; key: CryptoKey };
+  private verifying = new Map<string, CryptoKey>();
+  private publicJwks: JWK[] = [];
+
+  constructor(
+    private readonly db: Database,
+    readonly issuer: string,
+    private readonly clock: Clock,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** Loads the signing keys, creating the first one if the database has none. */
+  async init(): Promise<void> {
+    let rows = await this.db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt));
+    if (rows.length === 0) {
+      const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
+      const publicJwk = { ...(await exportJWK(publicKey)), alg: ALG, use: 'sig' };
+      const kid = await calculateJwkThumbprint(publicJwk);
+      await this.db
+        .insert(signingKeys)
+        .values({ kid, privateJwk: await exportJWK(privateKey), publicJwk: { ...publicJwk, kid } })
+        .onConflictDoNothing();
+      rows = await this.db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt));
+    }
+    const newest = rows[0]!;
+    this.signing = { kid: newest.kid, key: (await importJWK(newest.privateJwk, ALG)) as CryptoKey };
+    for (const row of rows) this.verifying.set(row.kid, (await importJWK(row.publicJwk, ALG)) as CryptoKey);
+    this.publicJwks = rows.map((r) => r.publicJwk);
+  }
+
+  /** The JWK set served at /.well-known/jwks.json. */
+  jwks(): { keys: JWK[] } {
+    return { keys: this.publicJwks };
+  }
+
+  /** Opens a session and signs an access token for it, inside the caller's transaction. */
+  async issue(tx: Executor, subject: { tenantId: string; userId: string; amr: string[] }): Promise<IssuedToken> {
+    if (!this.signing) throw new Error('TokenService.init() was not called');
+    const now = this.clock.now();
+    const expiresAt = addSeconds(now, this.ttlSeconds);
+    const [session] = await tx
+      .insert(sessions)
+      .values({ tenantId: subject.tenantId, userId: subject.userId, amr: subject.amr, expiresAt, createdAt: now })
+      .returning({ id: sessions.id });
+    const accessToken = await new SignJWT({ tid: subject.tenantId, sid: session!.id, amr: subject.amr })
+      .setProtectedHeader({ alg: ALG, typ: 'at+jwt', kid: this.signing.kid })
+      .setIssuer(this.issuer)
+      .setAudience(this.issuer)
+      .setSubject(subject.userId)
+      .setIssuedAt(Math.floor(now.getTime() / 1000))
+      .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
+      .sign(this.signing.key);
+    return { accessToken, expiresAt, sessionId: session!.id };
+  }
+
+  /** Verifies signature, issuer, audience, expiry and that the session is still open. */
+  async verify(token: string): Promise<AccessTokenClaims> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = header.kid ? this.verifying.get(header.kid) : undefined;
+          if (!key) throw new InvalidTokenError(`unknown signing key "${String(header.kid)}"`);
+          return key;
+        },
+        { issuer: this.issuer, audience: this.issuer, algorithms: [ALG], typ: 'at+jwt', currentDate: this.clock.now() },
+      ));
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError || error instanceof InvalidTokenError) {
+        throw new InvalidTokenError(error instanceof joseErrors.JWTExpired ? 'the access token has expired' : 'the access token is not valid');
+      }
+      throw error;
+    }
+    const { sub, tid, sid, amr } = payload;
+    if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || !Array.isArray(amr)) {
+      throw new InvalidTokenError('the access token lacks sub, tid, sid or amr');
+    }
+    const [session] = await this.db
+      .select({ id: sessions.id })
+      .from(sessions)
+      .where(and(eq(sessions.id, sid), eq(sessions.userId, sub), isNull(sessions.revokedAt)));
+    if (!session) throw new InvalidTokenError('the session of this access token has ended');
+    return payload as AccessTokenClaims;
+  }
+
+  /** Ends a session: every token issued for it is refused from now on. */
+  async revoke(sessionId: string): Promise<void> {
+    await this.db.update(sessions).set({ revokedAt: this.clock.now() }).where(eq(sessions.id, sessionId));
+  }
+}

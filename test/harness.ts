@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { createClient, type Client } from 'graphql-ws';
+import postgres from 'postgres';
+import WebSocket from 'ws';
+import { loadConfig } from '../src/config.js';
+import type { Clock } from '../src/domain/clock.js';
+import { createLogger } from '../src/logger.js';
+import { type RunningServer, startServer } from '../src/server.js';
+
+/** A clock tests move by hand, so expiry and lockout are tested without sleeping. */
+export class ManualClock implements Clock {
+  private current = Date.now();
+  now = () => new Date(this.current);
+  advance(seconds: number) {
+    this.current += seconds * 1000;
+  }
+}
+
+export interface GraphQLResponse<T = any> {
+  status: number;
+  data?: T;
+  errors?: Array<{ message: string; extensions?: { code?: string } }>;
+}
+
+export interface TestServer {
+  url: string;
+  server: RunningServer;
+  clock: ManualClock;
+  operatorToken: string;
+  /** POST a GraphQL operation; `auth` is the whole Authorization value or a bearer token. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, auth?: string): Promise<GraphQLResponse<T>>;
+  /** A graphql-ws client on the same server; `authorization` goes in connection_init. */
+  ws(authorization?: string): Client;
+  stop(): Promise<void>;
+}
+
+const bearer = (auth?: string) => (auth === undefined ? undefined : /^(Bearer|Device) /.test(auth) ? auth : `Bearer ${auth}`);
+
+/**
+ * The real server on a free port, on a database of its own: a fresh in-memory PGlite, or a fresh
+ * database on the Postgres of DATABASE_URL (dropped afterwards). REDIS_URL is used when set.
+ */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const operatorToken = randomBytes(32).toString('hex');
+  const clock = new ManualClock();
+  let databaseUrl: string | undefined;
+  let dropDatabase = async () => {};
+  if (process.env.DATABASE_URL) {
+    const name = `test_${randomBytes(6).toString('hex')}`;
+    const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database ${name}`);
+    await admin.end();
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = `/${name}`;
+    databaseUrl = url.toString();
+    dropDatabase = async () => {
+      const sql = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
+      await sql.unsafe(`drop database if exists ${name} with (force)`);
+      await sql.end();
+    };
+  }
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    OPERATOR_TOKEN: operatorToken,
+    DATA_DIR: 'memory://',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.REDIS_URL,
+    ...env,
+  });
+  const server = await startServer(config, { clock, logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent'), maintenanceIntervalMs: null });
+  const clients: Client[] = [];
+  return {
+    url: server.url,
+    server,
+    clock,
+    operatorToken,
+    async gql(query, variables, auth) {
+      const authorization = bearer(auth);
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...((await response.json()) as object) };
+    },
+    ws(authorization) {
+      const client = createClient({
+        url: `${server.url.replace(/^http/, 'ws')}/graphql`,
+        webSocketImpl: WebSocket,
+        connectionParams: authorization ? { authorization: bearer(authorization) } : undefined,
+        retryAttempts: 0,
+        lazy: true,
+      });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await server.stop();
+      await dropDatabase();
+    },
+  };
+}
+
+/** Creates a tenant through the operator API and signs its first admin in. */
+export async function createTenant(t: TestServer, domain = `t${randomBytes(4).toString('hex')}.example.com`) {
+  const adminUserPrincipalName = `admin@${domain}`;
+  const adminPassword = 'correct horse battery staple';
+  const created = await t.gql(
+    `mutation($input: CreateTenantInput!) { createTenant(input: $input) { __typename ... on MutationCreateTenantSuccess { data { tenant { id } admin { id } } } ... on Error { code message } } }`,
+    { input: { name: 'Contoso', domain, adminUserPrincipalName, adminPassword } },
+    t.operatorToken,
+  );
+  const data = created.data?.createTenant?.data;
+  if (!data) throw new Error(`createTenant failed: ${JSON.stringify(created)}`);
+  const adminToken = await signIn(t, adminUserPrincipalName, adminPassword);
+  return { tenantId: data.tenant.id as string, adminId: data.admin.id as string, domain, adminToken, adminUserPrincipalName, adminPassword };
+}
+
+/** Signs a user in with a password and returns the access token. */
+export async function signIn(t: TestServer, userPrincipalName: string, password: string): Promise<string> {
+  const result = await t.gql(
+    `mutation($input: SignInWithPasswordInput!) { signInWithPassword(input: $input) { __typename ... on SignInSuccess { accessToken } ... on Error { code message } } }`,
+    { input: { userPrincipalName, password } },
+  );
+  const token = result.data?.signInWithPassword?.accessToken;
+  if (!token) throw new Error(`signInWithPassword failed: ${JSON.stringify(result)}`);
+  return token;
+}
