@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
+
+/**
+ * The signing side of an authenticator app, per ../shared/PROTOCOL.md: a device key made at
+ * activation and a phone sign-in credential key made when phone sign-in is enabled. Used by the
+ * tests, and the seed of the authenticator SDK and CLI.
+ */
+export interface SigningKey {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export type Decision = 'approve' | 'deny' | 'report';
+export type UserVerification = 'pin' | 'biometric' | 'none';
+
+const ALG = 'ES256';
+const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
+/** 128 random bits, the floor the contract sets for `jti`. */
+export const randomJti = () => randomBytes(16).toString('base64url');
+
+export async function newSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
+  const { kty, crv, x, y } = await exportJWK(publicKey);
+  return { privateKey, publicJwk: { kty, crv, x, y } };
+}
+
+/** Splits `phonesignin://activate?endpoint=…&code=…` into the GraphQL endpoint and the code. */
+export function parseActivationUrl(activationUrl: string): { endpoint: string; code: string } {
+  const url = new URL(activationUrl);
+  const endpoint = url.searchParams.get('endpoint');
+  const code = url.searchParams.get('code');
+  if (url.protocol !== 'phonesignin:' || url.hostname !== 'activate' || !endpoint || !code) {
+    throw new Error('Not a phone sign-in activation link: expected phonesignin://activate?endpoint=…&code=…');
+  }
+  return { endpoint, code };
+}
+
+export class AuthenticatorKeys {
+  deviceId?: string;
+  credentialId?: string;
+
+  private constructor(
+    readonly deviceKey: SigningKey,
+    public credentialKey?: SigningKey,
+  ) {}
+
+  static async create(): Promise<AuthenticatorKeys> {
+    return new AuthenticatorKeys(await newSigningKey());
+  }
+
+  /** Proves possession of the new device key; the key travels in the header. */
+  activationProof(o: { activationCode: string; audience: string; now?: Date }): Promise<string> {
+    return new SignJWT({ activationCode: o.activationCode })
+      .setProtectedHeader({ alg: ALG, typ: 'device-activation+jwt', jwk: this.deviceKey.publicJwk })
+      .setAudience(o.audience)
+      .setIssuedAt(seconds(o.now ?? new Date()))
+      .sign(this.deviceKey.privateKey);
+  }
+
+  /** Authenticates one request (or one WebSocket connection) as this device. */
+  deviceAssertion(o: { audience: string; now?: Date; lifetimeSeconds?: number; jti?: string }): Promise<string> {
+    if (!this.deviceId) throw new Error('Activate first: the device assertion names the device id.');
+    const iat = seconds(o.now ?? new Date());
+    return new SignJWT({})
+      .setProtectedHeader({ alg: ALG, typ: 'device-assertion+jwt', kid: this.deviceId })
+      .setIssuer(this.deviceId)
+      .setSubject(this.deviceId)
+      .setAudience(o.audience)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + (o.lifetimeSeconds ?? 60))
+      .setJti(o.jti ?? randomJti())
+      .sign(this.deviceKey.privateKey);
+  }
+
+  /** Makes a fresh credential key (replacing any) and proves possession of it. */
+  async credentialProof(o: { audience: string; now?: Date; jti?: string }): Promise<string> {
+    if (!this.deviceId) throw new Error('Activate first: the credential proof names the device id.');
+    this.credentialKey = await newSigningKey();
+    return new SignJWT({ deviceId: this.deviceId })
+      .setProtectedHeader({ alg: ALG, typ: 'phone-sign-in-credential+jwt', jwk: this.credentialKey.publicJwk })
+      .setAudience(o.audience)
+      .setIssuedAt(seconds(o.now ?? new Date()))
+      .setJti(o.jti ?? randomJti())
+      .sign(this.credentialKey.privateKey);
+  }
+
+  /** Answers a challenge; sign only after local user verification (PIN or biometric). */
+  challengeResponse(o: {
+    challengeId: string;
+    nonce: string;
+    decision: Decision;
+    number: string;
+    uv: UserVerification;
+    now?: Date;
+  }): Promise<string> {
+    if (!this.credentialKey || !this.credentialId) throw new Error('Enable phone sign-in first: no credential key.');
+    return new SignJWT({ challengeId: o.challengeId, nonce: o.nonce, decision: o.decision, number: o.number, uv: o.uv })
+      .setProtectedHeader({ alg: ALG, typ: 'phone-sign-in-response+jwt', kid: this.credentialId })
+      .setIssuedAt(seconds(o.now ?? new Date()))
+      .sign(this.credentialKey.privateKey);
+  }
+}
