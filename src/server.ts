@@ -1,3 +1,4 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
@@ -33,6 +34,10 @@ export interface RunningServer {
 }
 
 const MAINTENANCE_INTERVAL_MS = 1000;
+// Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.
+const MAX_BODY_BYTES = 1024 * 1024;
+// Query shape limits against resource-exhaustion documents; introspection (GraphiQL) stays within them.
+const ARMOR = { maxDepth: { n: 12 }, maxAliases: { n: 20 }, maxTokens: { n: 2000 }, costLimit: { maxCost: 5000 } };
 const GRAPHQL_PATH = '/graphql';
 
 type WsExtra = {
@@ -75,6 +80,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const yoga = createYoga<{ req?: IncomingMessage; ws?: { auth: Auth; clientIp: string | null } }, Context>({
       schema,
+      plugins: [EnvelopArmorPlugin(ARMOR)],
       graphqlEndpoint: GRAPHQL_PATH,
       graphiql: { subscriptionsProtocol: 'WS', title: 'Phone sign-in' },
       landingPage: false,
@@ -120,6 +126,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         }),
     };
     handler = (req, res) => {
+      if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+        return json(res, 413, { errors: [{ message: 'The request body is larger than 1 MiB.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      }
       const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
       if (route) return void route(res);
       return void yoga(req, res);

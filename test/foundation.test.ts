@@ -1,3 +1,4 @@
+import { getIntrospectionQuery } from 'graphql';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestServer, type TestServer } from './harness.js';
@@ -91,5 +92,31 @@ describe('foundation over real HTTP', () => {
     expect(foreignAdmin.data.createTenant).toMatchObject({ __typename: 'DomainError', code: 'INVALID_INPUT' });
     const stillFree = await create({ name: 'Fabrikam', domain: 'fabrikam.example.org', adminUserPrincipalName: 'a@fabrikam.example.org', adminPassword: 'password123' });
     expect(stillFree.data.createTenant.__typename).toBe('MutationCreateTenantSuccess');
+  });
+
+  it('serves GraphiQL and answers introspection', async () => {
+    const page = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('Phone sign-in');
+    const introspection = await t.gql(getIntrospectionQuery());
+    expect(introspection.errors).toBeUndefined();
+    expect(introspection.data.__schema.queryType.name).toBe('Query');
+  });
+
+  // Attack: resource exhaustion through deeply nested, aliased or huge documents.
+  it('refuses abusive documents with a clear error, not a 500', async () => {
+    const aliases = Array.from({ length: 50 }, (_, i) => `a${i}: viewer { id }`).join(' ');
+    const aliased = await t.gql(`{ ${aliases} }`);
+    expect(aliased.status).toBeLessThan(500);
+    expect(aliased.errors?.[0]?.message).toMatch(/aliases/i);
+    const huge = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }', variables: { pad: 'x'.repeat(2 * 1024 * 1024) } }),
+    });
+    expect(huge.status).toBe(413);
+    expect((await huge.json()).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    const malformed = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    expect(malformed.status).toBe(400);
   });
 });

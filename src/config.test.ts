@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has working defaults for a new user', () => {
+    expect(loadConfig({})).toMatchObject({
+      port: 4000,
+      publicUrl: undefined,
+      databaseUrl: undefined,
+      dataDir: './data',
+      redisUrl: undefined,
+      operatorToken: undefined,
+      logLevel: 'info',
+      trustedProxies: [],
+    });
+  });
+
+  it('reports every problem at once, naming each variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', OPERATOR_TOKEN: 'short', LOG_LEVEL: 'loud', TRUSTED_PROXIES: '10.0.0.1,nope' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['PORT', 'DATABASE_URL', 'OPERATOR_TOKEN', 'LOG_LEVEL', 'TRUSTED_PROXIES']) expect(problems).toContain(name);
+    expect((error as ConfigError).problems).toHaveLength(5);
+  });
+
+  it('trims a trailing slash from PUBLIC_URL', () => {
+    expect(loadConfig({ PUBLIC_URL: 'https://id.example.com/' }).publicUrl).toBe('https://id.example.com');
+  });
+});
