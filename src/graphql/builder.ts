@@ -35,6 +35,8 @@ export const builder = new SchemaBuilder<PothosTypes>({
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   scopeAuth: {
+    // Refuse a subscription when it is created, not only when its first event arrives.
+    authorizeOnSubscribe: true,
     authScopes: ({ auth }) => ({
       operator: auth.kind === 'operator',
       user: auth.kind === 'user',
@@ -50,12 +52,31 @@ export const builder = new SchemaBuilder<PothosTypes>({
   },
   errors: {
     unsafelyHandleInputErrors: true,
+    defaultUnionOptions: { description: 'The result, or an expected failure (an Error with a stable code).' },
+    defaultResultOptions: { description: 'The operation succeeded; its value is in data.' },
   },
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    // Generated connection types get these descriptions, so every type and argument is documented.
+    pageInfoTypeOptions: { description: 'Where this page sits in the whole list.' },
+    hasNextPageFieldOptions: { description: 'Whether more items follow: ask again with after: endCursor.' },
+    hasPreviousPageFieldOptions: { description: 'Whether items precede: ask again with before: startCursor.' },
+    startCursorFieldOptions: { description: 'Cursor of the first item of this page.' },
+    endCursorFieldOptions: { description: 'Cursor of the last item of this page.' },
+    firstArgOptions: { description: 'Page size from the start (or after `after`); at most 100, default 20.' },
+    lastArgOptions: { description: 'Page size from the end (or before `before`); at most 100.' },
+    afterArgOptions: { description: 'A cursor this connection returned: items after it.' },
+    beforeArgOptions: { description: 'A cursor this connection returned: items before it.' },
+    defaultConnectionTypeOptions: { description: 'One page of a list.' },
+    defaultEdgeTypeOptions: { description: 'One item of a page, with its cursor.' },
+    edgesFieldOptions: { description: 'The items of this page.' },
+    pageInfoFieldOptions: { description: 'Paging information.' },
+    cursorFieldOptions: { description: 'Pass as after or before to page from this item.' },
+    nodeFieldOptions: { description: 'The item.' },
   },
 });
 
 builder.queryType({ description: 'Reads.' });
 builder.mutationType({ description: 'Changes.' });
+builder.subscriptionType({ description: 'Live updates over graphql-ws (WebSocket, same path as HTTP); authenticate in connection_init.' });

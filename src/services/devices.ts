@@ -1,8 +1,93 @@
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Executor } from '../db/client.js';
+import { devices, usedAssertionIds, users } from '../db/schema.js';
+import { addSeconds } from '../domain/clock.js';
+import { SignedMessageError, readDeviceAssertion, verifyDeviceAssertion } from '../domain/signedMessages.js';
 import type { App } from './app.js';
+import { audit } from './audit.js';
 import type { Auth } from './auth.js';
 import { InvalidTokenError } from './tokens.js';
 
-/** Verifies a device assertion and names the device speaking. */
-export async function authenticateDevice(_app: App, _assertion: string): Promise<Extract<Auth, { kind: 'device' }>> {
-  throw new InvalidTokenError('device assertions are not accepted yet');
+/** lastUsedAt is a hint for people, not a counter: write it at most once a minute per device. */
+const LAST_USED_RESOLUTION_S = 60;
+
+const deviceIdSchema = z.uuid();
+
+/**
+ * Remembers a single-use id until `expiresAt`; false when it was seen before. `scope` keeps one
+ * kind of message (or one device) from spending another's ids.
+ */
+export async function acceptOnce(db: Executor, scope: string, jti: string, expiresAt: Date): Promise<boolean> {
+  const inserted = await db
+    .insert(usedAssertionIds)
+    .values({ jti: `${scope}:${jti}`, expiresAt })
+    .onConflictDoNothing()
+    .returning({ jti: usedAssertionIds.jti });
+  return inserted.length === 1;
+}
+
+/** Forgets single-use ids whose messages have expired (and so can no longer be replayed). */
+export async function forgetExpiredAssertionIds(app: App): Promise<void> {
+  await app.db.delete(usedAssertionIds).where(lt(usedAssertionIds.expiresAt, app.clock.now()));
+}
+
+/**
+ * Verifies a device assertion (`Authorization: Device <assertion>`, over HTTP or in graphql-ws
+ * connection_init) and names the device speaking: signed by the registered device key, for this
+ * issuer, fresh, accepted once, from a device that is neither removed nor owned by a disabled user.
+ */
+export async function authenticateDevice(app: App, assertion: string): Promise<Extract<Auth, { kind: 'device' }>> {
+  let known: { id: string; tenantId: string } | undefined;
+  const refuse = async (reasonCode: string, message: string): Promise<never> => {
+    // Refusals are audited once the assertion names a registered device in a well-formed ES256 header;
+    // anonymous noise (garbage, unknown kid, other algorithms) is not, so it cannot fill the audit log.
+    if (known) {
+      await audit(app.db, { tenantId: known.tenantId, actor: { type: 'DEVICE', id: known.id }, action: 'device.authenticate', targetType: 'DEVICE', targetId: known.id, result: 'FAILURE', reasonCode });
+    }
+    throw new InvalidTokenError(message);
+  };
+  try {
+    const { deviceId } = readDeviceAssertion(assertion);
+    // Checked before the query: a kid that is not a uuid cannot name a device (and would be a SQL error).
+    if (!deviceIdSchema.safeParse(deviceId).success) return await refuse('UNKNOWN_DEVICE', 'the device assertion names no registered device ("kid" must be a device id)');
+    const [device] = await app.db
+      .select({
+        id: devices.id,
+        userId: devices.userId,
+        tenantId: devices.tenantId,
+        jwk: devices.publicJwk,
+        thumbprint: devices.keyThumbprint,
+        revokedAt: devices.revokedAt,
+        userDisabled: users.disabled,
+      })
+      .from(devices)
+      .innerJoin(users, eq(users.id, devices.userId))
+      .where(eq(devices.id, deviceId));
+    if (!device) return await refuse('UNKNOWN_DEVICE', 'the device assertion names no registered device');
+    known = device;
+    const now = app.clock.now();
+    const verified = await verifyDeviceAssertion(assertion, { id: device.id, thumbprint: device.thumbprint, jwk: device.jwk }, { audience: app.issuer, now });
+    // Told only after the signature verifies, so only the device itself learns it was removed.
+    if (device.revokedAt) return await refuse('DEVICE_REVOKED', 'this device was removed from the account; add it again from Security info');
+    if (device.userDisabled) return await refuse('ACCOUNT_DISABLED', 'the account of this device is disabled');
+    if (!(await acceptOnce(app.db, `device:${device.id}`, verified.jti, new Date(verified.expiresAt * 1000)))) {
+      return await refuse('ASSERTION_REPLAYED', 'this device assertion was already used (its jti was seen before); sign a new one for each request');
+    }
+    await app.db
+      .update(devices)
+      .set({ lastUsedAt: now })
+      .where(
+        and(
+          eq(devices.id, device.id),
+          or(isNull(devices.lastUsedAt), lt(devices.lastUsedAt, addSeconds(now, -LAST_USED_RESOLUTION_S))),
+        ),
+      );
+    return { kind: 'device', deviceId: device.id, userId: device.userId, tenantId: device.tenantId };
+  } catch (error) {
+    if (error instanceof SignedMessageError) {
+      return await refuse(`ASSERTION_${error.code}`, `the device assertion was refused (${error.code}): ${error.message.replace(/\.$/, '')}`);
+    }
+    throw error;
+  }
 }

@@ -1,7 +1,9 @@
-import { eq } from 'drizzle-orm';
-import { tenantDomains, tenants, users } from '../db/schema.js';
+import { and, asc, count, eq, ilike, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { devices, groupMembers, groups, phoneSignInPolicies, sessions, tenantDomains, tenants, users } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
+import type { PolicyTarget } from '../domain/policy.js';
 import { DEFAULT_TENANT_SETTINGS } from '../domain/settings.js';
 import type { App } from './app.js';
 import { type Actor, audit } from './audit.js';
@@ -39,4 +41,340 @@ export async function createTenant(app: App, actor: Actor, input: CreateTenantIn
     await audit(tx, { tenantId: tenant!.id, actor, action: 'user.create', targetType: 'USER', targetId: admin!.id, after: { userPrincipalName: admin!.userPrincipalName, isAdmin: true } });
     return { tenant: tenant!, admin: admin! };
   });
+}
+
+/** An admin acting on their own tenant: every read and write below is confined to `tenantId`. */
+export interface AdminCaller {
+  tenantId: string;
+  userId: string;
+}
+
+const actorOf = (caller: AdminCaller): Actor => ({ type: 'USER', id: caller.userId });
+
+type UserRow = typeof users.$inferSelect;
+type GroupRow = typeof groups.$inferSelect;
+
+/** What audit rows record of a user: never the password hash. */
+const userSnapshot = (user: UserRow) => ({
+  userPrincipalName: user.userPrincipalName,
+  displayName: user.displayName,
+  isAdmin: user.isAdmin,
+  disabled: user.disabled,
+  hasPassword: user.passwordHash !== null,
+});
+
+/** `text` with LIKE's pattern characters taken literally. */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** A LIKE pattern matching `text` anywhere. */
+const containsPattern = (text: string) => `%${escapeLike(text)}%`;
+
+const userNotFound = (field: string) => new DomainError('NOT_FOUND', 'No such user in your tenant. Check the id.', field);
+const groupNotFound = (field: string) => new DomainError('NOT_FOUND', 'No such group in your tenant. Check the id.', field);
+
+/** Locks the tenant row so concurrent admin-role changes see each other (last-admin rule). */
+async function lockTenant(tx: Executor, tenantId: string) {
+  await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('update');
+}
+
+async function findUser(tx: Executor, tenantId: string, userId: string) {
+  const [user] = await tx.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.id, userId)));
+  return user;
+}
+
+async function otherEnabledAdmins(tx: Executor, tenantId: string, userId: string) {
+  const [row] = await tx
+    .select({ n: count() })
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.isAdmin, true), eq(users.disabled, false), ne(users.id, userId)));
+  return row?.n ?? 0;
+}
+
+const LAST_ADMIN_MESSAGE = 'This is the last enabled admin of your tenant. Make another user an admin first.';
+
+/** The live devices of a user, whose open connections must close when the user loses access. */
+async function liveDeviceIds(tx: Executor, userId: string) {
+  return (await tx.select({ id: devices.id }).from(devices).where(and(eq(devices.userId, userId), isNull(devices.revokedAt)))).map((d) => d.id);
+}
+
+function closeDeviceConnections(app: App, deviceIds: string[]) {
+  for (const deviceId of deviceIds) app.events.publish('deviceRevoked', { deviceId });
+}
+
+export interface CreateUserInput {
+  userPrincipalName: string;
+  displayName: string;
+  password?: string | null;
+  isAdmin?: boolean | null;
+}
+
+/** Creates a user in one of the caller's domains. */
+export async function createUser(app: App, caller: AdminCaller, input: CreateUserInput) {
+  const passwordHash = input.password ? await hashPassword(input.password) : null;
+  return app.db.transaction(async (tx) => {
+    const domains = await tx.select({ domain: tenantDomains.domain }).from(tenantDomains).where(eq(tenantDomains.tenantId, caller.tenantId));
+    if (!domains.some((d) => d.domain === domainOf(input.userPrincipalName))) {
+      throw new DomainError(
+        'INVALID_INPUT',
+        `A user name must end in one of your tenant's domains: ${domains.map((d) => `"@${d.domain}"`).join(', ')}.`,
+        'userPrincipalName',
+      );
+    }
+    const now = app.clock.now();
+    const [created] = await tx
+      .insert(users)
+      .values({
+        tenantId: caller.tenantId,
+        userPrincipalName: input.userPrincipalName,
+        displayName: input.displayName,
+        passwordHash,
+        isAdmin: input.isAdmin ?? false,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoNothing()
+      .returning();
+    if (!created) throw new DomainError('ALREADY_EXISTS', `A user named "${input.userPrincipalName}" already exists. Choose another name.`, 'userPrincipalName');
+    await audit(tx, { tenantId: caller.tenantId, actor: actorOf(caller), action: 'user.create', targetType: 'USER', targetId: created.id, after: userSnapshot(created) });
+    return created;
+  });
+}
+
+export interface UpdateUserInput {
+  id: string;
+  displayName?: string | null;
+  password?: string | null;
+  isAdmin?: boolean | null;
+  disabled?: boolean | null;
+}
+
+/**
+ * Changes a user. Disabling ends their sessions and live device connections; the last enabled
+ * admin can be neither demoted nor disabled, so a tenant always keeps someone who can run it.
+ */
+export async function updateUser(app: App, caller: AdminCaller, input: UpdateUserInput) {
+  const passwordHash = input.password ? await hashPassword(input.password) : undefined;
+  const { user, revokedDevices } = await app.db.transaction(async (tx) => {
+    await lockTenant(tx, caller.tenantId);
+    const before = await findUser(tx, caller.tenantId, input.id);
+    if (!before) throw userNotFound('id');
+    const isAdmin = input.isAdmin ?? before.isAdmin;
+    const disabled = input.disabled ?? before.disabled;
+    const wasEnabledAdmin = before.isAdmin && !before.disabled;
+    if (wasEnabledAdmin && !(isAdmin && !disabled) && (await otherEnabledAdmins(tx, caller.tenantId, before.id)) === 0) {
+      throw new DomainError('LAST_ADMIN', LAST_ADMIN_MESSAGE, input.isAdmin === false ? 'isAdmin' : 'disabled');
+    }
+    const now = app.clock.now();
+    const [after] = await tx
+      .update(users)
+      .set({ displayName: input.displayName ?? before.displayName, passwordHash: passwordHash ?? before.passwordHash, isAdmin, disabled, updatedAt: now })
+      .where(eq(users.id, before.id))
+      .returning();
+    let revokedDevices: string[] = [];
+    if (disabled && !before.disabled) {
+      await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, before.id), isNull(sessions.revokedAt)));
+      revokedDevices = await liveDeviceIds(tx, before.id);
+    }
+    await audit(tx, {
+      tenantId: caller.tenantId,
+      actor: actorOf(caller),
+      action: 'user.update',
+      targetType: 'USER',
+      targetId: before.id,
+      before: userSnapshot(before),
+      after: { ...userSnapshot(after!), passwordChanged: passwordHash !== undefined },
+    });
+    return { user: after!, revokedDevices };
+  });
+  closeDeviceConnections(app, revokedDevices);
+  return user;
+}
+
+/** Deletes a user with everything they own (sessions, devices, passes) and drops them from the policy. */
+export async function deleteUser(app: App, caller: AdminCaller, userId: string) {
+  const revokedDevices = await app.db.transaction(async (tx) => {
+    await lockTenant(tx, caller.tenantId);
+    const user = await findUser(tx, caller.tenantId, userId);
+    if (!user) throw userNotFound('id');
+    if (user.isAdmin && !user.disabled && (await otherEnabledAdmins(tx, caller.tenantId, user.id)) === 0) {
+      throw new DomainError('LAST_ADMIN', LAST_ADMIN_MESSAGE, 'id');
+    }
+    const deviceIds = await liveDeviceIds(tx, user.id);
+    await removeUserFromPolicy(tx, caller, user.id);
+    await tx.delete(users).where(eq(users.id, user.id));
+    await audit(tx, { tenantId: caller.tenantId, actor: actorOf(caller), action: 'user.delete', targetType: 'USER', targetId: user.id, before: userSnapshot(user) });
+    return deviceIds;
+  });
+  closeDeviceConnections(app, revokedDevices);
+  return userId;
+}
+
+/** A deleted user's targets would otherwise linger in the saved policy and block re-saving it. */
+async function removeUserFromPolicy(tx: Executor, caller: AdminCaller, userId: string) {
+  const [policy] = await tx.select().from(phoneSignInPolicies).where(eq(phoneSignInPolicies.tenantId, caller.tenantId)).for('update');
+  if (!policy) return;
+  const keep = (t: PolicyTarget) => !(t.targetType === 'USER' && t.targetId === userId);
+  const includeTargets = policy.includeTargets.filter(keep);
+  const excludeTargets = policy.excludeTargets.filter(keep);
+  if (includeTargets.length === policy.includeTargets.length && excludeTargets.length === policy.excludeTargets.length) return;
+  await tx.update(phoneSignInPolicies).set({ includeTargets, excludeTargets }).where(eq(phoneSignInPolicies.tenantId, caller.tenantId));
+  await audit(tx, {
+    tenantId: caller.tenantId,
+    actor: actorOf(caller),
+    action: 'policy.update',
+    targetType: 'PHONE_SIGN_IN_POLICY',
+    targetId: caller.tenantId,
+    reasonCode: 'USER_DELETED',
+    before: { enabled: policy.enabled, includeTargets: policy.includeTargets, excludeTargets: policy.excludeTargets },
+    after: { enabled: policy.enabled, includeTargets, excludeTargets },
+  });
+}
+
+/** One user of the caller's tenant, or undefined for an unknown or foreign id. */
+export const getUser = (app: App, caller: AdminCaller, userId: string) => findUser(app.db, caller.tenantId, userId);
+
+/** A page of the caller's users, by user principal name, optionally matching `search`. */
+export function listUsers(app: App, caller: AdminCaller, search: string | null | undefined, page: { limit: number; offset: number }) {
+  const matches = search
+    ? or(ilike(users.userPrincipalName, containsPattern(search)), ilike(users.displayName, containsPattern(search)))
+    : undefined;
+  return app.db
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, caller.tenantId), matches))
+    .orderBy(asc(users.userPrincipalName))
+    .limit(page.limit)
+    .offset(page.offset);
+}
+
+/** Creates a group; names are unique in a tenant, ignoring case. */
+export async function createGroup(app: App, caller: AdminCaller, input: { name: string }) {
+  return app.db.transaction(async (tx) => {
+    const [group] = await tx
+      .insert(groups)
+      .values({ tenantId: caller.tenantId, name: input.name, createdAt: app.clock.now() })
+      .onConflictDoNothing()
+      .returning();
+    if (!group) throw new DomainError('ALREADY_EXISTS', `A group named "${input.name}" already exists. Choose another name.`, 'name');
+    await audit(tx, { tenantId: caller.tenantId, actor: actorOf(caller), action: 'group.create', targetType: 'GROUP', targetId: group.id, after: { name: group.name } });
+    return group;
+  });
+}
+
+async function findGroup(tx: Executor, tenantId: string, groupId: string) {
+  const [group] = await tx.select().from(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, groupId)));
+  return group;
+}
+
+/**
+ * Deletes a group. A group the phone sign-in policy names is refused: silently dropping an
+ * excluded group would widen who may sign in with the phone.
+ */
+export async function deleteGroup(app: App, caller: AdminCaller, groupId: string) {
+  return app.db.transaction(async (tx) => {
+    const group = await findGroup(tx, caller.tenantId, groupId);
+    if (!group) throw groupNotFound('id');
+    const [policy] = await tx.select().from(phoneSignInPolicies).where(eq(phoneSignInPolicies.tenantId, caller.tenantId)).for('update');
+    const named = (t: PolicyTarget) => t.targetType === 'GROUP' && t.targetId === group.id;
+    if (policy && (policy.includeTargets.some(named) || policy.excludeTargets.some(named))) {
+      throw new DomainError('IN_USE', `The phone sign-in policy names the group "${group.name}". Remove it from the policy first.`, 'id');
+    }
+    const memberIds = (await tx.select({ userId: groupMembers.userId }).from(groupMembers).where(eq(groupMembers.groupId, group.id))).map((m) => m.userId);
+    await tx.delete(groups).where(eq(groups.id, group.id));
+    await audit(tx, { tenantId: caller.tenantId, actor: actorOf(caller), action: 'group.delete', targetType: 'GROUP', targetId: group.id, before: { name: group.name, memberIds } });
+    return group.id;
+  });
+}
+
+/** Checks that every id names a user of the tenant; all or nothing. */
+async function requireUsers(tx: Executor, tenantId: string, userIds: readonly string[]) {
+  const found = new Set(
+    (await tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, [...userIds])))).map((u) => u.id),
+  );
+  const missing = userIds.find((id) => !found.has(id));
+  if (missing) throw new DomainError('NOT_FOUND', `No user with id "${missing}" in your tenant. Nothing was changed.`, 'userIds');
+}
+
+export interface GroupMembersInput {
+  groupId: string;
+  userIds: readonly string[];
+}
+
+/** Adds users to a group; users already in it are left as they are. */
+export async function addGroupMembers(app: App, caller: AdminCaller, input: GroupMembersInput) {
+  return app.db.transaction(async (tx) => {
+    const group = await findGroup(tx, caller.tenantId, input.groupId);
+    if (!group) throw groupNotFound('groupId');
+    const userIds = [...new Set(input.userIds)];
+    await requireUsers(tx, caller.tenantId, userIds);
+    const added = await tx
+      .insert(groupMembers)
+      .values(userIds.map((userId) => ({ groupId: group.id, userId, createdAt: app.clock.now() })))
+      .onConflictDoNothing()
+      .returning({ userId: groupMembers.userId });
+    await audit(tx, {
+      tenantId: caller.tenantId,
+      actor: actorOf(caller),
+      action: 'group.addMembers',
+      targetType: 'GROUP',
+      targetId: group.id,
+      after: { addedUserIds: added.map((a) => a.userId) },
+    });
+    return group;
+  });
+}
+
+/** Removes users from a group; ids of tenant users who are not members are ignored. */
+export async function removeGroupMembers(app: App, caller: AdminCaller, input: GroupMembersInput) {
+  return app.db.transaction(async (tx) => {
+    const group = await findGroup(tx, caller.tenantId, input.groupId);
+    if (!group) throw groupNotFound('groupId');
+    const userIds = [...new Set(input.userIds)];
+    await requireUsers(tx, caller.tenantId, userIds);
+    const removed = await tx
+      .delete(groupMembers)
+      .where(and(eq(groupMembers.groupId, group.id), inArray(groupMembers.userId, userIds)))
+      .returning({ userId: groupMembers.userId });
+    await audit(tx, {
+      tenantId: caller.tenantId,
+      actor: actorOf(caller),
+      action: 'group.removeMembers',
+      targetType: 'GROUP',
+      targetId: group.id,
+      before: { removedUserIds: removed.map((r) => r.userId) },
+    });
+    return group;
+  });
+}
+
+/** One group of the caller's tenant, or undefined for an unknown or foreign id. */
+export const getGroup = (app: App, caller: AdminCaller, groupId: string) => findGroup(app.db, caller.tenantId, groupId);
+
+/** A page of the caller's groups, by name, optionally matching `search`. */
+export function listGroups(app: App, caller: AdminCaller, search: string | null | undefined, page: { limit: number; offset: number }) {
+  return app.db
+    .select()
+    .from(groups)
+    .where(and(eq(groups.tenantId, caller.tenantId), search ? ilike(groups.name, containsPattern(search)) : undefined))
+    .orderBy(asc(sql`lower(${groups.name})`), asc(groups.id))
+    .limit(page.limit)
+    .offset(page.offset);
+}
+
+/** A page of a group's members, by user principal name. */
+export function listGroupMembers(app: App, group: GroupRow, page: { limit: number; offset: number }) {
+  return app.db
+    .select({ user: users })
+    .from(groupMembers)
+    .innerJoin(users, eq(users.id, groupMembers.userId))
+    .where(and(eq(groupMembers.groupId, group.id), eq(users.tenantId, group.tenantId)))
+    .orderBy(asc(users.userPrincipalName))
+    .limit(page.limit)
+    .offset(page.offset)
+    .then((rows) => rows.map((r) => r.user));
+}
+
+export async function countGroupMembers(app: App, groupId: string) {
+  const [row] = await app.db.select({ n: count() }).from(groupMembers).where(eq(groupMembers.groupId, groupId));
+  return row?.n ?? 0;
 }

@@ -1,7 +1,12 @@
 import type { App } from './app.js';
+import { forgetExpiredAssertionIds } from './devices.js';
+import { expireAttempts } from './signIn.js';
 
 /**
  * Periodic housekeeping, run by every node each second (and by tests after they move the clock).
  * Each step must be safe to run concurrently on several nodes.
  */
-export async function runMaintenance(_app: App): Promise<void> {}
+export async function runMaintenance(app: App): Promise<void> {
+  await forgetExpiredAssertionIds(app);
+  await expireAttempts(app);
+}

@@ -1,17 +1,76 @@
-import { eq } from 'drizzle-orm';
-import { users } from '../db/schema.js';
+import { and, eq } from 'drizzle-orm';
+import { tenantDomains, users } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
+import { domainOf } from '../domain/names.js';
+import type { RefusalReason } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { audit } from './audit.js';
+import { locate } from './geo.js';
 import { verifyPassword } from './passwords.js';
+import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
+import { Outbox, type SignInContext, type StartedAttempt, pushRefusal, startAttempt } from './signIn.js';
+import { writeSignInLog } from './signInLogs.js';
+import type { IssuedToken } from './tokens.js';
 
 const WRONG_CREDENTIALS = 'The user name or password is incorrect. Check both and try again.';
 
-/** Password sign-in. An unknown user and a wrong password are answered alike, in like time. */
-export async function signInWithPassword(app: App, input: { userPrincipalName: string; password: string }) {
-  const [user] = await app.db.select().from(users).where(eq(users.userPrincipalName, input.userPrincipalName));
+export type PasswordSignInResult =
+  | ({ type: 'SIGNED_IN' } & IssuedToken)
+  | ({ type: 'MFA_REQUIRED' } & StartedAttempt)
+  | { type: 'FEDERATION_REDIRECT'; signInUrl: string };
+
+/** Why the push a PUSH-mode user needs after the password cannot go out; told only after a correct password. */
+const MFA_UNAVAILABLE: Partial<Record<RefusalReason, string>> = {
+  LOCKED_OUT: 'Approving sign-ins on your phone is locked for a while after too many failed attempts. Try again later.',
+  PUSH_MUTED: 'Requests to your phone are paused because a sign-in was reported as not yours. Contact your administrator.',
+  RATE_LIMITED: 'Too many requests were sent to your phone recently. Wait a few minutes and try again.',
+  PENDING_REQUEST: 'A request is already waiting on your phone: answer it, or wait until it expires and try again.',
+};
+
+/**
+ * Password sign-in ("use your password instead"). An unknown user and a wrong password are
+ * answered alike, in like time. A federated domain is sent to its identity provider. A user
+ * whose effective policy mode is PUSH gets the number-matching push as a second factor
+ * (MfaRequired), redeemed with completeSignIn; without a phone credential there is no push to
+ * send, and the password alone signs them in, as it does everyone else.
+ */
+export async function signInWithPassword(
+  app: App,
+  input: { userPrincipalName: string; password: string } & SignInContext,
+): Promise<PasswordSignInResult> {
+  const now = app.clock.now();
+  const [domain] = await app.db
+    .select({ tenantId: tenantDomains.tenantId, federationSignInUrl: tenantDomains.federationSignInUrl })
+    .from(tenantDomains)
+    .where(eq(tenantDomains.domain, domainOf(input.userPrincipalName)));
+  const [user] = await app.db
+    .select()
+    .from(users)
+    .where(and(eq(users.userPrincipalName, input.userPrincipalName), domain ? eq(users.tenantId, domain.tenantId) : undefined));
+  const location = domain ? await locate(app, input.ipAddress) : null;
+  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string }) =>
+    writeSignInLog(app.db, {
+      tenantId: domain!.tenantId,
+      userId: user?.id ?? null,
+      userPrincipalName: input.userPrincipalName,
+      method: entry.method ?? 'PASSWORD',
+      status: entry.status,
+      reasonCode: entry.reasonCode ?? null,
+      appName: input.appName,
+      ipAddress: input.ipAddress,
+      location,
+      at: now,
+    });
+
+  // Passwords of a federated domain live with its identity provider.
+  if (domain?.federationSignInUrl) {
+    await log({ status: 'INTERRUPTED', reasonCode: 'FEDERATION_REDIRECT' });
+    return { type: 'FEDERATION_REDIRECT', signInUrl: domain.federationSignInUrl };
+  }
+
   const valid = await verifyPassword(user?.passwordHash ?? null, input.password);
   if (!user || !valid || user.disabled) {
+    if (domain) await log({ status: 'FAILURE', reasonCode: !user ? 'USER_NOT_FOUND' : valid ? 'USER_DISABLED' : 'INVALID_PASSWORD' });
     if (user) {
       await audit(app.db, {
         tenantId: user.tenantId,
@@ -25,9 +84,43 @@ export async function signInWithPassword(app: App, input: { userPrincipalName: s
     }
     throw new DomainError('INVALID_CREDENTIALS', WRONG_CREDENTIALS);
   }
+
+  const policy = await loadEffectivePolicy(app.db, user.id);
+  if (policy.allowed && policy.mode === 'PUSH') {
+    const settings = await loadTenantSettings(app.db, user.tenantId);
+    const outbox = new Outbox();
+    const mfa = await app.db.transaction(async (tx) => {
+      // The row lock serialises this with beginSignIn and other password sign-ins of the user.
+      const [locked] = await tx.select().from(users).where(eq(users.id, user.id)).for('update');
+      const refusal = await pushRefusal(tx, locked!, settings, 'PUSH_MFA', now);
+      if (refusal === 'NO_CREDENTIAL' || refusal === 'PUSH_NOT_ALLOWED') return null;
+      if (refusal) return { refusal };
+      const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked!, settings, context: input, location: location!, now });
+      outbox.challenge(user.id, started.attemptId);
+      return { started };
+    });
+    outbox.publish(app);
+    if (mfa?.started) return { type: 'MFA_REQUIRED', ...mfa.started };
+    if (mfa?.refusal) {
+      await log({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: mfa.refusal });
+      throw new DomainError('MFA_UNAVAILABLE', MFA_UNAVAILABLE[mfa.refusal] ?? 'Your phone cannot be asked to approve this sign-in now. Try again later.');
+    }
+  }
+
   return app.db.transaction(async (tx) => {
     const token = await app.tokens.issue(tx, { tenantId: user.tenantId, userId: user.id, amr: ['pwd'] });
+    await writeSignInLog(tx, {
+      tenantId: user.tenantId,
+      userId: user.id,
+      userPrincipalName: user.userPrincipalName,
+      method: 'PASSWORD',
+      status: 'SUCCESS',
+      appName: input.appName,
+      ipAddress: input.ipAddress,
+      location,
+      at: now,
+    });
     await audit(tx, { tenantId: user.tenantId, actor: { type: 'USER', id: user.id }, action: 'signIn.password', targetType: 'USER', targetId: user.id });
-    return token;
+    return { type: 'SIGNED_IN' as const, ...token };
   });
 }

@@ -1,0 +1,99 @@
+import { decodeJwt } from 'jose';
+import { z } from 'zod';
+import { constantTimeEqual } from './secrets.js';
+import type { Decision, UserVerification } from './signInAttempt.js';
+import { CLOCK_SKEW_S, type RegisteredKey, SignedMessageError, readSignedMessageHeader, verifySignedMessage } from './signedMessages.js';
+
+/**
+ * The authenticator's answer to a challenge (PROTOCOL.md, "Challenge response"), checked in the
+ * contract's order: structure and typ (readChallengeResponse), then — once the caller has found
+ * the credential named by kid and made sure it is this device's, live, and the challenge's
+ * user's — signature, challenge id and nonce, freshness (verifyChallengeResponse); the decision
+ * itself is domain/signInAttempt.ts `decide`.
+ */
+
+export const CHALLENGE_RESPONSE_TYP = 'phone-sign-in-response+jwt';
+
+/** How old a response may be: the user has verified locally just before signing, so a minute is plenty. */
+export const RESPONSE_MAX_AGE_S = 60;
+/** Longest number a tenant can ask for is 8 digits; anything much longer is not an answer. */
+const MAX_NUMBER_LENGTH = 16;
+/** Our nonces are 43 characters; a generous bound keeps hostile input small. */
+const MAX_NONCE_LENGTH = 256;
+
+const claimsSchema = z.object({
+  challengeId: z.uuid(),
+  nonce: z.string().min(1).max(MAX_NONCE_LENGTH),
+  decision: z.enum(['approve', 'deny', 'report']),
+  number: z.string().max(MAX_NUMBER_LENGTH),
+  uv: z.enum(['pin', 'biometric', 'none']),
+  iat: z.number().int(),
+});
+
+export interface ChallengeResponseClaims {
+  challengeId: string;
+  nonce: string;
+  decision: Decision;
+  number: string;
+  uv: UserVerification;
+  iat: number;
+}
+
+/** Structure and typ, from the message alone: which credential signed it, and for which challenge. Nothing is trusted yet. */
+export function readChallengeResponse(jws: string): { credentialId: string; claims: ChallengeResponseClaims } {
+  const header = readSignedMessageHeader(jws, { typ: CHALLENGE_RESPONSE_TYP, key: 'kid' });
+  let payload: unknown;
+  try {
+    payload = decodeJwt(jws);
+  } catch {
+    throw new SignedMessageError('MALFORMED', 'The JWS payload is not a base64url-encoded JSON object of claims.');
+  }
+  const parsed = claimsSchema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new SignedMessageError(
+      'MALFORMED',
+      `The claim "${issue.path.join('.')}" is not valid (${issue.message}); expected { challengeId (uuid), nonce, decision: approve|deny|report, number (string), uv: pin|biometric|none, iat }.`,
+    );
+  }
+  return { credentialId: header.kid!, claims: parsed.data };
+}
+
+/**
+ * Signature (by the registered credential key), then the binding to this challenge (id and
+ * nonce, the nonce compared in constant time), then freshness: not older than
+ * RESPONSE_MAX_AGE_S, not from the future beyond the clock skew, and not signed before the
+ * challenge existed.
+ */
+export async function verifyChallengeResponse(
+  jws: string,
+  credential: RegisteredKey,
+  challenge: { id: string; nonce: string; createdAt: Date },
+  now: Date,
+): Promise<ChallengeResponseClaims> {
+  const { claims: verified } = await verifySignedMessage(jws, credential, {
+    typ: CHALLENGE_RESPONSE_TYP,
+    now,
+    // Freshness is checked below, after the binding, in the contract's order.
+    clockSkewSeconds: Number.POSITIVE_INFINITY,
+  });
+  const claims = claimsSchema.parse(verified);
+  if (claims.challengeId !== challenge.id) {
+    throw new SignedMessageError('WRONG_CLAIM', `The response answers challenge "${claims.challengeId}"; expected "${challenge.id}".`);
+  }
+  if (!constantTimeEqual(claims.nonce, challenge.nonce)) {
+    throw new SignedMessageError('WRONG_CLAIM', 'The nonce is not the one sent with this challenge; answer the challenge as received.');
+  }
+  const nowS = Math.floor(now.getTime() / 1000);
+  const createdS = Math.floor(challenge.createdAt.getTime() / 1000);
+  if (claims.iat > nowS + CLOCK_SKEW_S) {
+    throw new SignedMessageError('NOT_YET_VALID', `The response was signed ${claims.iat - nowS} s in the future (iat); at most ${CLOCK_SKEW_S} s of clock difference is allowed. Check the phone's clock.`);
+  }
+  if (claims.iat < nowS - RESPONSE_MAX_AGE_S) {
+    throw new SignedMessageError('STALE', `The response was signed ${nowS - claims.iat} s ago (iat); it must be at most ${RESPONSE_MAX_AGE_S} s old. Sign a new one.`);
+  }
+  if (claims.iat < createdS - CLOCK_SKEW_S) {
+    throw new SignedMessageError('STALE', 'The response was signed before the challenge was issued; it cannot be an answer to it.');
+  }
+  return claims;
+}

@@ -1,0 +1,160 @@
+import { type NumberStyle, numberMatches } from './numberMatching.js';
+
+/** The life of a number-matching attempt, as the browser sees it. */
+export const ATTEMPT_STATUSES = ['PENDING', 'APPROVED', 'DENIED', 'EXPIRED', 'CANCELLED', 'COMPLETED'] as const;
+export type AttemptStatus = (typeof ATTEMPT_STATUSES)[number];
+
+export type AttemptKind = 'PHONE_SIGN_IN' | 'PUSH_MFA';
+
+/**
+ * Every allowed transition. Services change status only with a compare-and-set whose WHERE
+ * clause names these sources, so two writers can never both move one attempt.
+ */
+const TRANSITIONS: Record<AttemptStatus, readonly AttemptStatus[]> = {
+  PENDING: ['APPROVED', 'DENIED', 'EXPIRED', 'CANCELLED'],
+  APPROVED: ['COMPLETED', 'CANCELLED', 'EXPIRED'],
+  DENIED: [],
+  EXPIRED: [],
+  CANCELLED: [],
+  COMPLETED: [],
+};
+
+/** The statuses an attempt may be in to move to `target`. */
+export const sourcesOf = (target: AttemptStatus): AttemptStatus[] =>
+  ATTEMPT_STATUSES.filter((from) => TRANSITIONS[from].includes(target));
+
+export const isFinal = (status: AttemptStatus) => TRANSITIONS[status].length === 0;
+
+/** Why an attempt ended without a session: stable codes shown to the browser and in the logs. */
+export const FAILURE_REASONS = [
+  'NUMBER_MISMATCH',
+  'USER_DECLINED',
+  'FRAUD_REPORTED',
+  'NO_RESPONSE',
+  'CANCELLED_BY_USER',
+  /** Cancelled because the user reported another attempt as fraud. */
+  'SUPERSEDED_BY_FRAUD_REPORT',
+  /** Approved on the phone but not redeemed by the browser in time. */
+  'NOT_REDEEMED',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/**
+ * Why beginSignIn sent the browser to the password instead of pushing: recorded in the sign-in
+ * log. The browser sees only PASSWORD_REQUIRED, or PENDING_REQUEST (see `browserReason`).
+ */
+export const REFUSAL_REASONS = [
+  'UNKNOWN_DOMAIN',
+  'USER_NOT_FOUND',
+  'USER_DISABLED',
+  'NOT_ENABLED_BY_POLICY',
+  'PUSH_NOT_ALLOWED',
+  'NO_CREDENTIAL',
+  'LOCKED_OUT',
+  'PUSH_MUTED',
+  'RATE_LIMITED',
+  'PENDING_REQUEST',
+] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+export const PASSWORD_REQUIRED_REASONS = ['PASSWORD_REQUIRED', 'PENDING_REQUEST'] as const;
+export type PasswordRequiredReason = (typeof PASSWORD_REQUIRED_REASONS)[number];
+
+/** What beginSignIn knows about the user before deciding whether to push. */
+export interface PushFacts {
+  now: Date;
+  userFound: boolean;
+  disabled: boolean;
+  /** The effective policy's mode lets the user sign in with the phone alone (ANY or DEVICE_BASED_PUSH). */
+  policyAllows: boolean;
+  /** Tenant setting: push notifications are an allowed verification method. */
+  pushAllowedByTenant: boolean;
+  hasLiveCredential: boolean;
+  lockedUntil: Date | null;
+  pushMutedUntil: Date | null;
+  rateLimited: boolean;
+  hasPendingAttempt: boolean;
+}
+
+/**
+ * The first reason not to push, or null to push. PENDING_REQUEST comes last on purpose: it is
+ * answered only when the very same request would otherwise have started a sign-in, that is
+ * when PhoneSignInStarted would have told the caller the same thing (this account exists and
+ * uses phone sign-in). Every other refusal, including a locked, muted or rate-limited account
+ * that also has a pending attempt, is the plain PASSWORD_REQUIRED an unknown name gets.
+ */
+export function refusalReason(f: PushFacts): RefusalReason | null {
+  if (!f.userFound) return 'USER_NOT_FOUND';
+  if (f.disabled) return 'USER_DISABLED';
+  if (!f.pushAllowedByTenant) return 'PUSH_NOT_ALLOWED';
+  if (!f.policyAllows) return 'NOT_ENABLED_BY_POLICY';
+  if (!f.hasLiveCredential) return 'NO_CREDENTIAL';
+  if (f.lockedUntil && f.lockedUntil > f.now) return 'LOCKED_OUT';
+  if (f.pushMutedUntil && f.pushMutedUntil > f.now) return 'PUSH_MUTED';
+  if (f.rateLimited) return 'RATE_LIMITED';
+  if (f.hasPendingAttempt) return 'PENDING_REQUEST';
+  return null;
+}
+
+/** What the browser is told: every refusal looks alike except the contract's PENDING_REQUEST. */
+export const browserReason = (reason: RefusalReason): PasswordRequiredReason =>
+  reason === 'PENDING_REQUEST' ? 'PENDING_REQUEST' : 'PASSWORD_REQUIRED';
+
+export type Decision = 'approve' | 'deny' | 'report';
+export type UserVerification = 'pin' | 'biometric' | 'none';
+
+export type DecisionOutcome =
+  | { kind: 'REFUSED'; reason: 'USER_VERIFICATION_REQUIRED' }
+  | { kind: 'APPROVED' }
+  | { kind: 'DENIED'; reason: 'NUMBER_MISMATCH' | 'USER_DECLINED' | 'FRAUD_REPORTED' };
+
+/**
+ * The last check of a verified response. An approval without user verification is refused and
+ * changes nothing (an honest app asks for the PIN and signs again); a wrong number ends the
+ * attempt, so a guess costs the guesser the attempt.
+ */
+export function decide(answer: { decision: Decision; uv: UserVerification; number: string }, expectedNumber: string): DecisionOutcome {
+  if (answer.decision === 'deny') return { kind: 'DENIED', reason: 'USER_DECLINED' };
+  if (answer.decision === 'report') return { kind: 'DENIED', reason: 'FRAUD_REPORTED' };
+  if (answer.uv === 'none') return { kind: 'REFUSED', reason: 'USER_VERIFICATION_REQUIRED' };
+  if (!numberMatches(expectedNumber, answer.number)) return { kind: 'DENIED', reason: 'NUMBER_MISMATCH' };
+  return { kind: 'APPROVED' };
+}
+
+/** Denials that count towards the lockout (NIST SP 800-63B rev 4 throttling). */
+export const countsAsFailure = (reason: FailureReason) =>
+  reason === 'NUMBER_MISMATCH' || reason === 'USER_DECLINED' || reason === 'FRAUD_REPORTED';
+
+/**
+ * RFC 8176 `amr` of the session an approved attempt yields: "mfa" (the phone and its local
+ * verification), "pop" (a signature by the credential key), and how the user unlocked it:
+ * "pin", or "user" for a biometric, since RFC 8176 registers no value for an unspecified one.
+ * After a password ("PUSH_MFA"), "pwd" comes first.
+ */
+export function amrFor(kind: AttemptKind, uv: Exclude<UserVerification, 'none'>): string[] {
+  const methods = ['mfa', 'pop', uv === 'pin' ? 'pin' : 'user'];
+  return kind === 'PUSH_MFA' ? ['pwd', ...methods] : methods;
+}
+
+/** Sign-in log statuses: one row per sign-in, moved along as its attempt changes. */
+export const SIGN_IN_LOG_STATUSES = ['IN_PROGRESS', 'SUCCESS', 'FAILURE', 'INTERRUPTED'] as const;
+export type SignInLogStatus = (typeof SIGN_IN_LOG_STATUSES)[number];
+
+/** Sign-in log methods. */
+export const SIGN_IN_METHODS = ['PHONE_SIGN_IN', 'PASSWORD', 'PUSH_MFA'] as const;
+export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
+
+/** How an attempt's status reads in the sign-in log. */
+export function logStatusOf(status: AttemptStatus): SignInLogStatus {
+  switch (status) {
+    case 'PENDING':
+    case 'APPROVED':
+      return 'IN_PROGRESS';
+    case 'COMPLETED':
+      return 'SUCCESS';
+    default:
+      return 'FAILURE';
+  }
+}
+
+export type { NumberStyle };

@@ -1,0 +1,85 @@
+import { GraphQLError } from 'graphql';
+import { z } from 'zod';
+import type { Auth } from '../services/auth.js';
+import { type ChallengeView, pendingChallenges, respondToChallenge, watchChallenges } from '../services/challenges.js';
+import { builder } from './builder.js';
+import { COMMON_ERRORS } from './errors.js';
+import { SignInAttemptKindEnum, SignInAttemptRef } from './signIn.js';
+
+// Guarded by authScopes before any resolver runs; this only narrows the type.
+const asDevice = (auth: Auth) => {
+  if (auth.kind !== 'device') throw new Error('authScopes admit only devices here');
+  return auth;
+};
+
+/** A challenge response is a compact JWS of a few hundred characters. */
+const responseSchema = z.string().min(1, 'Give the signed challenge response (a compact JWS).').max(8192, 'A challenge response has at most 8192 characters.');
+
+const PhoneSignInChallengeRef = builder.objectRef<ChallengeView>('PhoneSignInChallenge').implement({
+  description:
+    'A sign-in waiting for the user on this phone. Show it, let the user enter or pick the number shown in the browser, verify them locally (PIN or biometric), then answer with respondToPhoneSignInChallenge. Delivered at least once: de-duplicate by id.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The challenge id; the `challengeId` claim of the response.' }),
+    nonce: t.exposeString('nonce', { description: 'Copy into the `nonce` claim of the response unchanged.' }),
+    kind: t.field({ type: SignInAttemptKindEnum, description: 'Passwordless sign-in, or approval after a password.', resolve: (c) => c.kind }),
+    userPrincipalName: t.exposeString('userPrincipalName', { description: 'The account signing in.' }),
+    appName: t.exposeString('appName', { nullable: true, description: 'The application being signed in to; null where the tenant does not show it.' }),
+    location: t.exposeString('location', {
+      nullable: true,
+      description: 'Approximate place of the browser ("unknown" when it cannot be placed); null where the tenant does not show it.',
+    }),
+    ipAddress: t.exposeString('ipAddress', { nullable: true, description: "The browser's IP address; null where the tenant does not show the location." }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'After this an answer is refused; drop the prompt.' }),
+    numberChoices: t.exposeStringList('numberChoices', {
+      nullable: true,
+      description: 'With pick-one-of-N matching, the numbers to offer, in this order; null when the user types the number.',
+    }),
+  }),
+});
+
+builder.queryField('pendingPhoneSignInChallenges', (t) =>
+  t.field({
+    type: [PhoneSignInChallengeRef],
+    description: "Authenticator (polling): every unexpired challenge waiting for this device's user, oldest first. Empty without a live phone sign-in credential.",
+    authScopes: { device: true },
+    resolve: (_root, _args, { app, auth }) => pendingChallenges(app, asDevice(auth)),
+  }),
+);
+
+builder.subscriptionField('phoneSignInChallenges', (t) =>
+  t.field({
+    type: PhoneSignInChallengeRef,
+    description:
+      "Authenticator: every pending challenge of this device's user first, then each new one. Needs a live phone sign-in credential on this device. Each connection needs a fresh device assertion in connection_init.",
+    authScopes: { device: true },
+    subscribe: (_root, _args, { app, auth }) => watchChallenges(app, asDevice(auth)),
+    resolve: (challenge: ChallengeView) => challenge,
+  }),
+);
+
+const RespondInput = builder.inputType('RespondToPhoneSignInChallengeInput', {
+  description: 'A signed answer to a challenge.',
+  fields: (t) => ({
+    response: t.string({
+      description:
+        'Compact JWS, header { alg: ES256, typ: "phone-sign-in-response+jwt", kid: <credentialId> }, claims { challengeId, nonce, decision: approve|deny|report, number, uv: pin|biometric|none, iat }, signed by the credential key.',
+      validate: responseSchema,
+    }),
+  }),
+});
+
+builder.mutationField('respondToPhoneSignInChallenge', (t) =>
+  t.field({
+    type: SignInAttemptRef,
+    description:
+      'Authenticator: approve, deny or report a challenge. Returns the resulting attempt; answering again returns the stored outcome. A challenge not meant for this device is NOT_FOUND.',
+    authScopes: { device: true },
+    errors: { types: COMMON_ERRORS, directResult: true },
+    args: { input: t.arg({ type: RespondInput, required: true, description: 'The signed response.' }) },
+    resolve: async (_root, { input }, { app, auth }) => {
+      const result = await respondToChallenge(app, asDevice(auth), input.response);
+      if (!result) throw new GraphQLError('No such challenge for this device. It may belong to another account.', { extensions: { code: 'NOT_FOUND' } });
+      return result;
+    },
+  }),
+);

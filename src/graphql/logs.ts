@@ -1,0 +1,140 @@
+import { type DefaultConnectionArguments, type ResolveCursorConnectionArgs, resolveCursorConnection } from '@pothos/plugin-relay';
+import { GraphQLError } from 'graphql';
+import { z } from 'zod';
+import type { auditLogs, signInLogs } from '../db/schema.js';
+import { type IdPage, listAuditLogs, listSignInLogs, logDevice, logUser } from '../services/logs.js';
+import { builder } from './builder.js';
+import { callerOf, PAGE_SIZE, UserRef, uuidSchema } from './directory.js';
+
+type AuditLogRow = typeof auditLogs.$inferSelect;
+type SignInLogRow = typeof signInLogs.$inferSelect;
+
+const ActorTypeEnum = builder.enumType('AuditActorType', {
+  description: 'Who made a change.',
+  values: {
+    OPERATOR: { description: 'The service operator.' },
+    USER: { description: 'A signed-in user (actorId is their id).' },
+    DEVICE: { description: 'An authenticator device (actorId is its id).' },
+    ANONYMOUS: { description: 'Someone not signed in, e.g. a failed sign-in.' },
+    SYSTEM: { description: 'The service itself, e.g. an expiry.' },
+  } as const,
+});
+
+const ResultEnum = builder.enumType('AuditResult', {
+  description: 'Whether the action took effect.',
+  values: { SUCCESS: { description: 'It did.' }, FAILURE: { description: 'It was refused; see reasonCode.' } } as const,
+});
+
+const AuditLogRef = builder.objectRef<AuditLogRow>('AuditLog').implement({
+  description: 'One change or security event in a tenant: who, when, what, before and after. Never holds secrets.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Increasing record number; also the cursor.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),
+    actorType: t.field({ type: ActorTypeEnum, description: 'Who did it.', resolve: (r) => r.actorType }),
+    actorId: t.exposeString('actorId', { nullable: true, description: 'Id of the user or device who did it, if any.' }),
+    action: t.exposeString('action', { description: 'What was done, e.g. "user.create", "policy.update", "settings.update", "signIn.password".' }),
+    targetType: t.exposeString('targetType', { nullable: true, description: 'Kind of thing acted on, e.g. USER, GROUP, TENANT, DOMAIN, PHONE_SIGN_IN_POLICY.' }),
+    targetId: t.exposeString('targetId', { nullable: true, description: 'Id (or domain name) of the thing acted on.' }),
+    result: t.field({ type: ResultEnum, description: 'Whether it took effect.', resolve: (r) => r.result }),
+    reasonCode: t.exposeString('reasonCode', { nullable: true, description: 'Stable reason code of a failure or of a system change.' }),
+    before: t.field({ type: 'JSON', nullable: true, description: 'The state before the change, if there was one.', resolve: (r) => r.before }),
+    after: t.field({ type: 'JSON', nullable: true, description: 'The state after the change, if there is one.', resolve: (r) => r.after }),
+  }),
+});
+
+const SignInDeviceRef = builder.objectRef<{ id: string; displayName: string; platform: string }>('SignInLogDevice').implement({
+  description: 'The authenticator device involved in a sign-in.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Device id.' }),
+    displayName: t.exposeString('displayName', { description: 'Name the user gave the device.' }),
+    platform: t.exposeString('platform', { description: 'IOS or ANDROID.' }),
+  }),
+});
+
+const SignInLogRef = builder.objectRef<SignInLogRow>('SignInLog').implement({
+  description: 'One sign-in, phone or otherwise, with its real outcome (which the browser is not always told).',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Increasing record number; also the cursor.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the sign-in started.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When its status last changed.' }),
+    userId: t.exposeID('userId', { nullable: true, description: 'The user, if known.' }),
+    userPrincipalName: t.exposeString('userPrincipalName', { description: 'The name that was entered.' }),
+    user: t.field({ type: UserRef, nullable: true, description: 'The user, if they still exist.', resolve: (r, _args, { app }) => logUser(app, r.tenantId, r.userId) }),
+    appName: t.exposeString('appName', { nullable: true, description: 'The application signed in to.' }),
+    ipAddress: t.exposeString('ipAddress', { nullable: true, description: "The browser's IP address." }),
+    location: t.exposeString('location', { nullable: true, description: 'Approximate location of that address.' }),
+    deviceId: t.exposeID('deviceId', { nullable: true, description: 'The authenticator device that answered, if any.' }),
+    device: t.field({
+      type: SignInDeviceRef,
+      nullable: true,
+      description: 'That device, if it still exists.',
+      resolve: (r, _args, { app }) => logDevice(app, r.tenantId, r.deviceId),
+    }),
+    method: t.exposeString('method', { description: 'How, e.g. PHONE_SIGN_IN, PUSH_MFA, PASSWORD, TEMPORARY_ACCESS_PASS.' }),
+    numberStyle: t.exposeString('numberStyle', { nullable: true, description: 'TYPED or CHOICE, for number-matching sign-ins.' }),
+    status: t.exposeString('status', { description: 'Outcome, e.g. SUCCESS, FAILURE, or a sign-in attempt status while it is in progress.' }),
+    reasonCode: t.exposeString('reasonCode', { nullable: true, description: 'Stable reason of a failure, e.g. NUMBER_MISMATCH, TEMPORARY_ACCESS_PASS_INVALID.' }),
+  }),
+});
+
+const CURSOR = /^\d{1,18}$/;
+const parseCursor = (cursor: string | undefined, name: string) => {
+  if (cursor === undefined) return undefined;
+  if (!CURSOR.test(cursor)) throw new GraphQLError(`"${name}" is not a cursor of this connection. Use a cursor it returned.`, { extensions: { code: 'BAD_USER_INPUT' } });
+  return Number(cursor);
+};
+
+/** Newest-first pages over rows numbered by id, whose ids are their cursors. */
+const idPage = <T extends { id: number }>(args: DefaultConnectionArguments, fetch: (page: IdPage) => Promise<T[]>) =>
+  resolveCursorConnection(
+    { args, toCursor: (row: T) => String(row.id), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
+    ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+      fetch({ before: parseCursor(before, 'before'), after: parseCursor(after, 'after'), limit, inverted }),
+  );
+
+const shortText = z.string().max(256, 'At most 256 characters.').nullish();
+
+const AuditLogFilter = builder.inputType('AuditLogFilter', {
+  description: 'Narrows the audit log; every field given must match.',
+  fields: (t) => ({
+    action: t.string({ required: false, description: 'Exact action, e.g. "user.create".', validate: shortText }),
+    actorId: t.string({ required: false, description: 'Id of the user or device who acted.', validate: shortText }),
+    targetType: t.string({ required: false, description: 'Kind of target, e.g. USER.', validate: shortText }),
+    targetId: t.string({ required: false, description: 'Id of the target.', validate: shortText }),
+    result: t.field({ type: ResultEnum, required: false, description: 'SUCCESS or FAILURE.' }),
+    from: t.field({ type: 'DateTime', required: false, description: 'Records at or after this time.' }),
+    to: t.field({ type: 'DateTime', required: false, description: 'Records before this time.' }),
+  }),
+});
+
+const SignInLogFilter = builder.inputType('SignInLogFilter', {
+  description: 'Narrows the sign-in log; every field given must match.',
+  fields: (t) => ({
+    userId: t.id({ required: false, description: 'The user.', validate: uuidSchema.nullish() }),
+    status: t.string({ required: false, description: 'Exact status, e.g. SUCCESS.', validate: shortText }),
+    reasonCode: t.string({ required: false, description: 'Exact reason code, e.g. NUMBER_MISMATCH.', validate: shortText }),
+    method: t.string({ required: false, description: 'Exact method, e.g. TEMPORARY_ACCESS_PASS.', validate: shortText }),
+    from: t.field({ type: 'DateTime', required: false, description: 'Sign-ins started at or after this time.' }),
+    to: t.field({ type: 'DateTime', required: false, description: 'Sign-ins started before this time.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  auditLogs: t.connection({
+    type: AuditLogRef,
+    description: "Admin: your tenant's audit log, newest first (at most 100 a page).",
+    authScopes: { admin: true },
+    args: { filter: t.arg({ type: AuditLogFilter, required: false, description: 'Only matching records.' }) },
+    resolve: (_root, args, { app, auth }) => idPage(args, (page) => listAuditLogs(app, callerOf(auth).tenantId, args.filter ?? {}, page)),
+  }),
+  signInLogs: t.connection({
+    type: SignInLogRef,
+    description: "Admin: your tenant's sign-in log, newest first (at most 100 a page).",
+    authScopes: { admin: true },
+    args: { filter: t.arg({ type: SignInLogFilter, required: false, description: 'Only matching records.' }) },
+    resolve: (_root, args, { app, auth }) =>
+      idPage(args, (page) =>
+        listSignInLogs(app, callerOf(auth).tenantId, { ...args.filter, userId: args.filter?.userId == null ? null : String(args.filter.userId) }, page),
+      ),
+  }),
+}));

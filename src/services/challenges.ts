@@ -1,0 +1,263 @@
+import { and, asc, eq, gt, ne } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Executor } from '../db/client.js';
+import { devices, phoneSignInCredentials, signInAttempts, users } from '../db/schema.js';
+import { addSeconds } from '../domain/clock.js';
+import { readChallengeResponse, verifyChallengeResponse } from '../domain/challengeResponse.js';
+import { DomainError, type ErrorCode } from '../domain/errors.js';
+import type { TenantSettings } from '../domain/settings.js';
+import { type AttemptKind, countsAsFailure, decide, amrFor } from '../domain/signInAttempt.js';
+import { SignedMessageError, type SignedMessageErrorCode, jwkThumbprint } from '../domain/signedMessages.js';
+import type { App } from './app.js';
+import type { Auth } from './auth.js';
+import { audit } from './audit.js';
+import { replayThenFollow } from './live.js';
+import { loadTenantSettings } from './policy.js';
+import {
+  type Attempt,
+  type AttemptView,
+  Outbox,
+  attemptView,
+  auditOutcome,
+  expireAttempts,
+  hasLiveCredential,
+  raiseAlert,
+  recordFailure,
+  transition,
+} from './signIn.js';
+import { updateSignInLog } from './signInLogs.js';
+
+type DeviceAuth = Extract<Auth, { kind: 'device' }>;
+
+/** A challenge as an authenticator sees it: never the number itself, unless as one of several choices. */
+export interface ChallengeView {
+  id: string;
+  kind: AttemptKind;
+  nonce: string;
+  userPrincipalName: string;
+  appName: string | null;
+  location: string | null;
+  ipAddress: string | null;
+  expiresAt: Date;
+  numberChoices: string[] | null;
+}
+
+function challengeView(attempt: Attempt, userPrincipalName: string, settings: TenantSettings): ChallengeView {
+  return {
+    id: attempt.id,
+    kind: attempt.kind,
+    nonce: attempt.nonce,
+    userPrincipalName,
+    appName: settings.showApplicationName ? attempt.appName : null,
+    // The IP address says where as much as the place does, so the location setting governs both.
+    location: settings.showGeographicLocation ? attempt.location : null,
+    ipAddress: settings.showGeographicLocation ? attempt.ipAddress : null,
+    expiresAt: attempt.expiresAt,
+    numberChoices: attempt.numberStyle === 'CHOICE' ? attempt.numberChoices : null,
+  };
+}
+
+/** Pending, unexpired challenges of the device's user (one, or all), if this device may see them. */
+async function pendingFor(app: App, auth: DeviceAuth, challengeId?: string): Promise<ChallengeView[]> {
+  if (!(await hasLiveCredential(app.db, auth.userId, auth.deviceId))) return [];
+  const rows = await app.db
+    .select({ attempt: signInAttempts, userPrincipalName: users.userPrincipalName })
+    .from(signInAttempts)
+    .innerJoin(users, eq(users.id, signInAttempts.userId))
+    .where(
+      and(
+        eq(signInAttempts.userId, auth.userId),
+        eq(signInAttempts.status, 'PENDING'),
+        gt(signInAttempts.expiresAt, app.clock.now()),
+        challengeId === undefined ? undefined : eq(signInAttempts.id, challengeId),
+      ),
+    )
+    .orderBy(asc(signInAttempts.createdAt));
+  if (rows.length === 0) return [];
+  const settings = await loadTenantSettings(app.db, auth.tenantId);
+  return rows.map((r) => challengeView(r.attempt, r.userPrincipalName, settings));
+}
+
+/** For apps that poll: every challenge waiting for this device's user. */
+export const pendingChallenges = (app: App, auth: DeviceAuth) => pendingFor(app, auth);
+
+/**
+ * Every pending challenge from the database, then each new one as it is pushed, re-read and
+ * re-checked (the device must still hold a live credential). A challenge is sent once per
+ * subscription; a new subscription sends the pending ones again.
+ */
+export function watchChallenges(app: App, auth: DeviceAuth): AsyncIterable<ChallengeView> {
+  const sent = new Set<string>();
+  const unsent = (views: ChallengeView[]) => {
+    const fresh = views.filter((v) => !sent.has(v.id));
+    for (const v of fresh) sent.add(v.id);
+    return fresh;
+  };
+  return replayThenFollow({
+    live: app.events.subscribe('userChallenge', auth.userId),
+    replay: async () => unsent(await pendingFor(app, auth)),
+    follow: async ({ challengeId }) => (sent.has(challengeId) ? [] : unsent(await pendingFor(app, auth, challengeId))),
+  });
+}
+
+const RESPONSE_ERRORS: Record<SignedMessageErrorCode, ErrorCode> = {
+  MALFORMED: 'INVALID_CHALLENGE_RESPONSE',
+  WRONG_TYPE: 'INVALID_CHALLENGE_RESPONSE',
+  UNSUPPORTED_ALGORITHM: 'INVALID_CHALLENGE_RESPONSE',
+  WRONG_KEY_REFERENCE: 'INVALID_CHALLENGE_RESPONSE',
+  WRONG_AUDIENCE: 'INVALID_CHALLENGE_RESPONSE',
+  WRONG_CLAIM: 'INVALID_CHALLENGE_RESPONSE',
+  WEAK_JTI: 'INVALID_CHALLENGE_RESPONSE',
+  LIFETIME_TOO_LONG: 'INVALID_CHALLENGE_RESPONSE',
+  STALE: 'CHALLENGE_RESPONSE_STALE',
+  NOT_YET_VALID: 'CHALLENGE_RESPONSE_STALE',
+  EXPIRED: 'CHALLENGE_RESPONSE_STALE',
+  INVALID_KEY: 'INVALID_SIGNATURE',
+  UNKNOWN_KEY: 'INVALID_SIGNATURE',
+  BAD_SIGNATURE: 'INVALID_SIGNATURE',
+};
+
+const asDomainError = (error: unknown) =>
+  error instanceof SignedMessageError ? new DomainError(RESPONSE_ERRORS[error.code], error.message, 'response') : error;
+
+const uuid = z.uuid();
+const CREDENTIAL_NOT_USABLE =
+  'The response is not signed by a live phone sign-in credential of this device: enable phone sign-in in the app again.';
+
+/**
+ * Answers a challenge with a signed response, checked in the contract's order: structure and
+ * typ; the credential (kid) is this device's, live, and the challenge's user's; signature;
+ * challenge id and nonce; freshness; decision. The state change is one compare-and-set, so of
+ * concurrent answers exactly one moves the attempt; a replay (or a late answer) gets the stored
+ * outcome. Null when the challenge is unknown to this device, as for an unknown id.
+ */
+export async function respondToChallenge(app: App, auth: DeviceAuth, response: string): Promise<AttemptView | null> {
+  const now = app.clock.now();
+  let read: ReturnType<typeof readChallengeResponse>;
+  try {
+    read = readChallengeResponse(response);
+  } catch (error) {
+    throw asDomainError(error);
+  }
+
+  if (!uuid.safeParse(read.credentialId).success) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
+  const [credential] = await app.db
+    .select({ credential: phoneSignInCredentials, deviceRevokedAt: devices.revokedAt })
+    .from(phoneSignInCredentials)
+    .innerJoin(devices, eq(devices.id, phoneSignInCredentials.deviceId))
+    .where(eq(phoneSignInCredentials.id, read.credentialId));
+  if (
+    !credential ||
+    credential.credential.deviceId !== auth.deviceId ||
+    credential.credential.userId !== auth.userId ||
+    credential.credential.revokedAt !== null ||
+    credential.deviceRevokedAt !== null
+  ) {
+    throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
+  }
+  const [attempt] = await app.db
+    .select()
+    .from(signInAttempts)
+    .where(and(eq(signInAttempts.id, read.claims.challengeId), eq(signInAttempts.userId, credential.credential.userId)));
+  if (!attempt) return null;
+  const settings = await loadTenantSettings(app.db, attempt.tenantId);
+
+  let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
+  try {
+    const { publicJwk } = credential.credential;
+    claims = await verifyChallengeResponse(response, { id: credential.credential.id, jwk: publicJwk, thumbprint: await jwkThumbprint(publicJwk) }, attempt, now);
+  } catch (error) {
+    if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE' && attempt.status === 'PENDING') {
+      // A forged answer to a live challenge counts against the user, like a wrong number.
+      const outbox = new Outbox();
+      await app.db.transaction(async (tx) => {
+        await recordFailure(tx, attempt.userId, settings, now, outbox);
+        await audit(tx, {
+          tenantId: attempt.tenantId,
+          actor: { type: 'DEVICE', id: auth.deviceId },
+          action: 'signIn.respond',
+          targetType: 'SIGN_IN_ATTEMPT',
+          targetId: attempt.id,
+          result: 'FAILURE',
+          reasonCode: 'BAD_SIGNATURE',
+        });
+      });
+      outbox.publish(app);
+    }
+    throw asDomainError(error);
+  }
+
+  if (attempt.status !== 'PENDING') return attemptView(attempt);
+  const outcome = decide(claims, attempt.number);
+  if (outcome.kind === 'REFUSED') {
+    throw new DomainError('USER_VERIFICATION_REQUIRED', 'Approving needs the PIN or biometric check on the phone first (uv was "none"): verify and sign again.', 'response');
+  }
+
+  const outbox = new Outbox();
+  const result = await app.db.transaction(async (tx) => {
+    // The user row first, as beginSignIn does: one lock order (user, then attempts) rules out deadlocks.
+    await tx.select({ id: users.id }).from(users).where(eq(users.id, attempt.userId)).for('update');
+    const answered = { resolvedAt: now, respondingDeviceId: auth.deviceId, userVerification: claims.uv };
+    const notExpired = gt(signInAttempts.expiresAt, now);
+    const moved =
+      outcome.kind === 'APPROVED'
+        ? await transition(tx, attempt.id, 'APPROVED', { ...answered, amr: amrFor(attempt.kind, claims.uv as 'pin' | 'biometric') }, notExpired)
+        : await transition(tx, attempt.id, 'DENIED', { ...answered, failureReason: outcome.reason }, notExpired);
+    if (!moved) return null;
+    await updateSignInLog(tx, moved.id, {
+      status: moved.status === 'APPROVED' ? 'IN_PROGRESS' : 'FAILURE',
+      reasonCode: moved.failureReason,
+      deviceId: auth.deviceId,
+      at: now,
+    });
+    await auditOutcome(tx, moved, { type: 'DEVICE', id: auth.deviceId });
+    outbox.attemptChanged(moved.id, moved.status);
+    if (outcome.kind === 'DENIED' && countsAsFailure(outcome.reason)) await recordFailure(tx, moved.userId, settings, now, outbox);
+    if (outcome.kind === 'DENIED' && outcome.reason === 'FRAUD_REPORTED') await fraudReported(tx, moved, settings, now, outbox);
+    return moved;
+  });
+  if (result) {
+    outbox.publish(app);
+    return attemptView(result);
+  }
+  // Another answer won the race, or the challenge expired just now: report what is stored.
+  if (attempt.expiresAt <= now) await expireAttempts(app, attempt.id);
+  const [current] = await app.db.select().from(signInAttempts).where(eq(signInAttempts.id, attempt.id));
+  return attemptView(current!);
+}
+
+/**
+ * "This wasn't me": the user's risk becomes HIGH, pushes are muted for fraudMuteMinutes, every
+ * other pending attempt is cancelled, and the tenant's admins get a live alert.
+ */
+async function fraudReported(tx: Executor, reported: Attempt, settings: TenantSettings, now: Date, outbox: Outbox) {
+  const [user] = await tx
+    .update(users)
+    .set({ riskLevel: 'HIGH', pushMutedUntil: addSeconds(now, settings.fraudMuteMinutes * 60), updatedAt: now })
+    .where(eq(users.id, reported.userId))
+    .returning({ userPrincipalName: users.userPrincipalName });
+  const others = await tx
+    .update(signInAttempts)
+    .set({ status: 'CANCELLED', failureReason: 'SUPERSEDED_BY_FRAUD_REPORT', resolvedAt: now })
+    .where(and(eq(signInAttempts.userId, reported.userId), eq(signInAttempts.status, 'PENDING'), ne(signInAttempts.id, reported.id)))
+    .returning();
+  for (const other of others) {
+    await updateSignInLog(tx, other.id, { status: 'FAILURE', reasonCode: other.failureReason, at: now });
+    await auditOutcome(tx, other, { type: 'SYSTEM' });
+    outbox.attemptChanged(other.id, 'CANCELLED');
+  }
+  const alertId = await raiseAlert(tx, {
+    tenantId: reported.tenantId,
+    kind: 'FRAUD_REPORTED',
+    userId: reported.userId,
+    attemptId: reported.id,
+    details: {
+      userPrincipalName: user?.userPrincipalName ?? null,
+      appName: reported.appName,
+      ipAddress: reported.ipAddress,
+      location: reported.location,
+      deviceId: reported.respondingDeviceId,
+    },
+  });
+  outbox.alert(reported.tenantId, alertId);
+}

@@ -1,0 +1,59 @@
+import { eq } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { signInLogs } from '../db/schema.js';
+import type { NumberStyle } from '../domain/numberMatching.js';
+import type { SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
+
+export interface SignInLogEntry {
+  tenantId: string;
+  userId: string | null;
+  userPrincipalName: string;
+  attemptId?: string;
+  method: SignInMethod;
+  status: SignInLogStatus;
+  /** The real reason, even where the browser was shown a vaguer one. */
+  reasonCode?: string | null;
+  appName?: string | null;
+  ipAddress?: string | null;
+  location?: string | null;
+  deviceId?: string | null;
+  numberStyle?: NumberStyle | null;
+  at: Date;
+}
+
+/** Writes the sign-in log row of one sign-in, in the caller's transaction. */
+export async function writeSignInLog(tx: Executor, entry: SignInLogEntry): Promise<void> {
+  await tx.insert(signInLogs).values({
+    tenantId: entry.tenantId,
+    userId: entry.userId,
+    userPrincipalName: entry.userPrincipalName,
+    attemptId: entry.attemptId ?? null,
+    method: entry.method,
+    status: entry.status,
+    reasonCode: entry.reasonCode ?? null,
+    appName: entry.appName ?? null,
+    ipAddress: entry.ipAddress ?? null,
+    location: entry.location ?? null,
+    deviceId: entry.deviceId ?? null,
+    numberStyle: entry.numberStyle ?? null,
+    createdAt: entry.at,
+    updatedAt: entry.at,
+  });
+}
+
+/** Moves the log row of an attempt along with the attempt, in the same transaction. */
+export async function updateSignInLog(
+  tx: Executor,
+  attemptId: string,
+  change: { status: SignInLogStatus; reasonCode?: string | null; deviceId?: string | null; at: Date },
+): Promise<void> {
+  await tx
+    .update(signInLogs)
+    .set({
+      status: change.status,
+      ...(change.reasonCode !== undefined ? { reasonCode: change.reasonCode } : {}),
+      ...(change.deviceId ? { deviceId: change.deviceId } : {}),
+      updatedAt: change.at,
+    })
+    .where(eq(signInLogs.attemptId, attemptId));
+}

@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthenticatorKeys } from '../src/sdk/authenticator.js';
+import { deviceAuthorization, registerPhone } from './authenticatorClient.js';
+import { type TestServer, startTestServer } from './harness.js';
+import {
+  CHALLENGE,
+  attemptQuery,
+  begin,
+  cancel,
+  follow,
+  onlyChallenge,
+  pending,
+  phoneUser,
+  respond,
+  sendResponse,
+  signResponse,
+  started,
+  userRow,
+} from './signInFlow.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(() => t.stop());
+
+const CHALLENGES = `subscription { phoneSignInChallenges { ${CHALLENGE} } }`;
+const idOf = (event: any) => event.data.phoneSignInChallenges.id as string;
+
+describe('delivering challenges to the phone', () => {
+  it('replays pending challenges to a late subscriber, again after a reconnect, then sends live ones', async () => {
+    const { user, phone } = await phoneUser(t);
+    const first = await started(t, user.userPrincipalName);
+
+    const late = follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+    expect(idOf(await late.next())).toBe(first.attemptId);
+    await late.close();
+
+    // A reconnect needs a new connection, so a fresh device assertion (its jti is single-use).
+    const reconnected = follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+    expect(idOf(await reconnected.next())).toBe(first.attemptId);
+
+    // Every phone of the user gets it, the second one live.
+    const secondPhone = await registerPhone(t, user.token, { device: { displayName: 'Adele’s iPad' } });
+    const onSecond = follow(t.ws(await deviceAuthorization(t, secondPhone)), CHALLENGES);
+    expect(idOf(await onSecond.next())).toBe(first.attemptId);
+    await cancel(t, first);
+    const next = await started(t, user.userPrincipalName);
+    expect(idOf(await reconnected.next())).toBe(next.attemptId);
+    expect(idOf(await onSecond.next())).toBe(next.attemptId);
+    expect((await pending(t, secondPhone)).data.pendingPhoneSignInChallenges.map((c: any) => c.id)).toEqual([next.attemptId]);
+  });
+
+  it('does not replay expired or answered challenges', async () => {
+    const { user, phone } = await phoneUser(t);
+    const answered = await started(t, user.userPrincipalName);
+    await respond(t, phone, await onlyChallenge(t, phone), { decision: 'deny', number: '' });
+    const unanswered = await started(t, user.userPrincipalName);
+    t.clock.advance(121);
+    expect((await pending(t, phone)).data.pendingPhoneSignInChallenges).toEqual([]);
+    const fresh = await started(t, user.userPrincipalName);
+    const subscriber = follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+    expect(idOf(await subscriber.next())).toBe(fresh.attemptId);
+    expect([answered.attemptId, unanswered.attemptId]).not.toContain(fresh.attemptId);
+  });
+
+  it('refuses challenge reads without a device assertion', async () => {
+    const { user } = await phoneUser(t);
+    expect((await t.gql('{ pendingPhoneSignInChallenges { id } }')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await t.gql('{ pendingPhoneSignInChallenges { id } }', {}, user.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('only the user’s live phones see and answer challenges', () => {
+  // Attack: a phone registered to another account watches or answers this user's sign-in.
+  it('hides the challenge from another user’s phone and refuses its answers', async () => {
+    const { tenant, user, phone } = await phoneUser(t);
+    const { user: mallory, phone: malloryPhone } = await phoneUser(t, tenant);
+    const watching = follow(t.ws(await deviceAuthorization(t, malloryPhone)), CHALLENGES);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+
+    expect((await pending(t, malloryPhone)).data.pendingPhoneSignInChallenges).toEqual([]);
+    const answered = await respond(t, malloryPhone, challenge, { number: attempt.number });
+    expect(answered.data).toBeNull();
+    expect(answered.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+
+    // Her credential id with a key she holds: the credential is not her device's.
+    const impostor = await AuthenticatorKeys.create();
+    impostor.deviceId = malloryPhone.deviceId;
+    await impostor.credentialProof({ audience: t.url, now: t.clock.now() });
+    impostor.credentialId = phone.credentialId;
+    const forged = await signResponse(t, impostor, challenge, { number: attempt.number });
+    const refused = await sendResponse(t, malloryPhone, forged);
+    expect(refused.data.respondToPhoneSignInChallenge).toMatchObject({ __typename: 'DomainError', code: 'CREDENTIAL_NOT_USABLE' });
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
+
+    // Her subscription saw nothing: the first thing it gets is her own sign-in.
+    const own = await started(t, mallory.userPrincipalName);
+    expect(idOf(await watching.next())).toBe(own.attemptId);
+  });
+
+  it('hides challenges from a phone without phone sign-in, and from one that turned it off', async () => {
+    const { user, phone } = await phoneUser(t);
+    const mfaOnly = await registerPhone(t, user.token, { enable: false });
+    const attempt = await started(t, user.userPrincipalName);
+    expect((await pending(t, mfaOnly)).data.pendingPhoneSignInChallenges).toEqual([]);
+
+    const challenge = await onlyChallenge(t, phone);
+    const off = await t.gql('mutation { disablePhoneSignIn }', {}, await deviceAuthorization(t, phone));
+    expect(off.data.disablePhoneSignIn).toBe(true);
+    expect((await pending(t, phone)).data.pendingPhoneSignInChallenges).toEqual([]);
+    const refused = await respond(t, phone, challenge, { number: attempt.number });
+    expect(refused.data.respondToPhoneSignInChallenge).toMatchObject({ code: 'CREDENTIAL_NOT_USABLE' });
+    expect(await begin(t, user.userPrincipalName)).toMatchObject({ __typename: 'PasswordRequired', reason: 'PASSWORD_REQUIRED' });
+  });
+
+  // Attack: a lost phone, removed from the account, answers a sign-in.
+  it('cuts off a removed phone at once: no challenges, no answers, its subscription closed', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    const subscription = follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+    expect(idOf(await subscription.next())).toBe(attempt.attemptId);
+
+    const removed = await t.gql(`mutation($id: ID!) { removeAuthenticationMethod(id: $id) { __typename } }`, { id: phone.deviceId }, user.token);
+    expect(removed.data.removeAuthenticationMethod.__typename).toBe('RemovedAuthenticationMethod');
+    await expect(subscription.next()).rejects.toBeTruthy();
+    expect((await pending(t, phone)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await respond(t, phone, challenge, { number: attempt.number })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
+  });
+});
+
+describe('checking the signed response', () => {
+  // Attack: a response signed by a key other than the registered credential key.
+  it('refuses a bad signature and counts it as a failure, leaving the attempt open', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    const forger = await AuthenticatorKeys.create();
+    forger.deviceId = phone.deviceId;
+    await forger.credentialProof({ audience: t.url, now: t.clock.now() });
+    forger.credentialId = phone.credentialId;
+    const refused = await sendResponse(t, phone, await signResponse(t, forger, challenge, { number: attempt.number }));
+    expect(refused.data.respondToPhoneSignInChallenge).toMatchObject({ code: 'INVALID_SIGNATURE', field: 'response' });
+    expect((await userRow(t, user.userId)).failedSignIns).toBe(1);
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
+  });
+
+  // Attack: a response replayed with another nonce, a stale one, or another kind of signed message.
+  it('refuses a wrong nonce, a stale or future response, and messages of another type', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    const code = async (response: string) => (await sendResponse(t, phone, response)).data.respondToPhoneSignInChallenge.code;
+    const at = (seconds: number) => new Date(t.clock.now().getTime() + seconds * 1000);
+
+    expect(await code(await signResponse(t, phone, challenge, { number: attempt.number, nonce: 'A'.repeat(43) }))).toBe('INVALID_CHALLENGE_RESPONSE');
+    expect(await code(await signResponse(t, phone, challenge, { number: attempt.number, now: at(-61) }))).toBe('CHALLENGE_RESPONSE_STALE');
+    expect(await code(await signResponse(t, phone, challenge, { number: attempt.number, now: at(61) }))).toBe('CHALLENGE_RESPONSE_STALE');
+    expect(await code(await phone.deviceAssertion({ audience: t.url, now: t.clock.now() }))).toBe('INVALID_CHALLENGE_RESPONSE');
+    expect(await code('not a jws')).toBe('INVALID_CHALLENGE_RESPONSE');
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const claims = { challengeId: challenge.id, nonce: challenge.nonce, decision: 'approve', number: attempt.number, uv: 'pin', iat: Math.floor(t.clock.now().getTime() / 1000) };
+    const unsigned = `${part({ alg: 'none', typ: 'phone-sign-in-response+jwt', kid: phone.credentialId })}.${part(claims)}.`;
+    expect(await code(unsigned)).toBe('INVALID_CHALLENGE_RESPONSE');
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
+    expect((await respond(t, phone, challenge, { number: attempt.number })).data.respondToPhoneSignInChallenge.status).toBe('APPROVED');
+  });
+
+  it('rejects an oversized response at the edge', async () => {
+    const { phone } = await phoneUser(t);
+    const huge = await sendResponse(t, phone, 'x'.repeat(9000));
+    expect(huge.data.respondToPhoneSignInChallenge).toMatchObject({ code: 'INVALID_INPUT' });
+  });
+});

@@ -1,0 +1,340 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { tenantDomains, tenants, users } from '../src/db/schema.js';
+import { addUser, deviceAuthorization, registerPhone } from './authenticatorClient.js';
+import { createTenant, type TestServer, startTestServer } from './harness.js';
+import {
+  ATTEMPT,
+  CHALLENGE,
+  attemptQuery,
+  auditOf,
+  begin,
+  cancel,
+  complete,
+  follow,
+  onlyChallenge,
+  pending,
+  phoneUser,
+  respond,
+  signInLogsOf,
+  setSettings,
+  started,
+  userRow,
+} from './signInFlow.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(() => t.stop());
+
+describe('passwordless phone sign-in with number matching', () => {
+  it('pushes the challenge, approves with the right number and a PIN, and issues one session', async () => {
+    const { user, phone } = await phoneUser(t);
+    const device = follow(t.ws(await deviceAuthorization(t, phone)), `subscription { phoneSignInChallenges { ${CHALLENGE} } }`);
+    const attempt = await started(t, user.userPrincipalName, 'Contoso Mail');
+    expect(attempt.number).toMatch(/^[1-9]\d$/);
+    expect(attempt.attemptSecret.length).toBeGreaterThanOrEqual(43);
+
+    const pushed = await device.next();
+    const challenge = (pushed as any).data.phoneSignInChallenges;
+    expect(challenge).toMatchObject({
+      id: attempt.attemptId,
+      kind: 'PHONE_SIGN_IN',
+      userPrincipalName: user.userPrincipalName,
+      appName: 'Contoso Mail',
+      location: 'unknown',
+      ipAddress: '127.0.0.1',
+      numberChoices: null,
+      expiresAt: attempt.expiresAt,
+    });
+    expect(JSON.stringify(challenge)).not.toContain(`"${attempt.number}"`);
+    expect(Buffer.from(challenge.nonce, 'base64url').length).toBeGreaterThanOrEqual(16);
+
+    const browser = follow(t.ws(), `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, {
+      id: attempt.attemptId,
+      s: attempt.attemptSecret,
+    });
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'PENDING', failureReason: null } } });
+
+    const answered = await respond(t, phone, challenge, { number: attempt.number, uv: 'pin' });
+    expect(answered.data.respondToPhoneSignInChallenge).toMatchObject({ __typename: 'SignInAttempt', status: 'APPROVED' });
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'APPROVED' } } });
+
+    const session = await complete(t, attempt);
+    expect(session.data.completeSignIn.__typename).toBe('SignInSuccess');
+    const jwks = createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`));
+    const { payload } = await jwtVerify(session.data.completeSignIn.accessToken, jwks, { issuer: t.url, audience: t.url, currentDate: t.clock.now() });
+    expect(payload).toMatchObject({ sub: user.userId, amr: ['mfa', 'pop', 'pin'] });
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'COMPLETED' } } });
+    expect(await browser.next()).toBe('done');
+
+    const again = await complete(t, attempt);
+    expect(again.data.completeSignIn).toMatchObject({ __typename: 'DomainError', code: 'SIGN_IN_NOT_APPROVED' });
+    const viewer = await t.gql('{ viewer { id } }', {}, session.data.completeSignIn.accessToken);
+    expect(viewer.data.viewer.id).toBe(user.userId);
+
+    const logs = await signInLogsOf(t, { userId: user.userId });
+    expect(logs.at(-1)).toMatchObject({
+      attemptId: attempt.attemptId,
+      method: 'PHONE_SIGN_IN',
+      status: 'SUCCESS',
+      reasonCode: null,
+      appName: 'Contoso Mail',
+      ipAddress: '127.0.0.1',
+      location: 'unknown',
+      deviceId: phone.deviceId,
+      numberStyle: 'TYPED',
+    });
+    expect(await auditOf(t, 'signIn.approved', attempt.attemptId)).toHaveLength(1);
+    expect(await auditOf(t, 'signIn.complete', attempt.attemptId)).toHaveLength(1);
+    await device.close();
+  });
+
+  it('says "user" in amr after a biometric', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    await respond(t, phone, await onlyChallenge(t, phone), { number: attempt.number, uv: 'biometric' });
+    const session = await complete(t, attempt);
+    const [, payload] = session.data.completeSignIn.accessToken.split('.');
+    expect(JSON.parse(Buffer.from(payload, 'base64url').toString()).amr).toEqual(['mfa', 'pop', 'user']);
+  });
+
+  it('lets the browser cancel; the phone then gets the stored outcome', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    expect((await cancel(t, attempt)).data.cancelSignIn).toMatchObject({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_USER' });
+    expect((await respond(t, phone, challenge, { number: attempt.number })).data.respondToPhoneSignInChallenge).toMatchObject({ status: 'CANCELLED' });
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('CANCELLED');
+    expect((await complete(t, attempt)).data.completeSignIn.code).toBe('SIGN_IN_NOT_APPROVED');
+  });
+
+  it('ends the attempt on a wrong number, and counts the failure', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    const wrong = String(((Number(attempt.number) - 10 + 1) % 90) + 10);
+    expect((await respond(t, phone, challenge, { number: wrong })).data.respondToPhoneSignInChallenge).toMatchObject({
+      status: 'DENIED',
+      failureReason: 'NUMBER_MISMATCH',
+    });
+    // A second try with the right number gets the stored outcome: a guess costs the attempt.
+    expect((await respond(t, phone, challenge, { number: attempt.number })).data.respondToPhoneSignInChallenge).toMatchObject({ status: 'DENIED' });
+    expect((await complete(t, attempt)).data.completeSignIn.code).toBe('SIGN_IN_NOT_APPROVED');
+    expect((await userRow(t, user.userId)).failedSignIns).toBe(1);
+    expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ status: 'FAILURE', reasonCode: 'NUMBER_MISMATCH', deviceId: phone.deviceId });
+  });
+
+  it('records a decline as USER_DECLINED', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const denied = await respond(t, phone, await onlyChallenge(t, phone), { decision: 'deny', number: '', uv: 'none' });
+    expect(denied.data.respondToPhoneSignInChallenge).toMatchObject({ status: 'DENIED', failureReason: 'USER_DECLINED' });
+    expect((await attemptQuery(t, attempt)).data.signInAttempt).toMatchObject({ status: 'DENIED', failureReason: 'USER_DECLINED' });
+    expect((await userRow(t, user.userId)).failedSignIns).toBe(1);
+  });
+
+  it('refuses an approval without user verification and leaves the attempt open', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    const refused = await respond(t, phone, challenge, { number: attempt.number, uv: 'none' });
+    expect(refused.data.respondToPhoneSignInChallenge).toMatchObject({ __typename: 'DomainError', code: 'USER_VERIFICATION_REQUIRED', field: 'response' });
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
+    expect((await respond(t, phone, challenge, { number: attempt.number, uv: 'pin' })).data.respondToPhoneSignInChallenge.status).toBe('APPROVED');
+  });
+
+  it('expires an unanswered attempt, tells the browser when it happens, and refuses a late approval', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    const browser = follow(t.ws(), `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, {
+      id: attempt.attemptId,
+      s: attempt.attemptSecret,
+    });
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'PENDING' } } });
+    t.clock.advance(119);
+    await t.server.runMaintenance();
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
+    t.clock.advance(1);
+    await t.server.runMaintenance();
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'EXPIRED', failureReason: 'NO_RESPONSE' } } });
+    expect(await browser.next()).toBe('done');
+    expect((await respond(t, phone, challenge, { number: attempt.number })).data.respondToPhoneSignInChallenge).toMatchObject({ status: 'EXPIRED' });
+    expect((await complete(t, attempt)).data.completeSignIn.code).toBe('SIGN_IN_NOT_APPROVED');
+    expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ status: 'FAILURE', reasonCode: 'NO_RESPONSE' });
+  });
+
+  it('refuses an approval that arrives after expiry even before housekeeping ran', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    t.clock.advance(121);
+    expect((await respond(t, phone, challenge, { number: attempt.number })).data.respondToPhoneSignInChallenge).toMatchObject({
+      status: 'EXPIRED',
+      failureReason: 'NO_RESPONSE',
+    });
+  });
+
+  it('lets an approval lapse when the browser never redeems it', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    await respond(t, phone, await onlyChallenge(t, phone), { number: attempt.number });
+    t.clock.advance(121);
+    await t.server.runMaintenance();
+    expect((await attemptQuery(t, attempt)).data.signInAttempt).toMatchObject({ status: 'EXPIRED', failureReason: 'NOT_REDEEMED' });
+    expect((await complete(t, attempt)).data.completeSignIn.code).toBe('SIGN_IN_NOT_APPROVED');
+  });
+
+  it('offers N choices on the phone for CHOICE style, and hides what the tenant does not show', async () => {
+    const { tenant, user, phone } = await phoneUser(t);
+    await setSettings(t, tenant.tenantId, {
+      numberMatching: { style: 'CHOICE', digits: 2, choices: 5 },
+      showApplicationName: false,
+      showGeographicLocation: false,
+    });
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    expect(challenge.numberChoices).toHaveLength(5);
+    expect(challenge.numberChoices).toContain(attempt.number);
+    expect(challenge).toMatchObject({ appName: null, location: null, ipAddress: null });
+    expect((await respond(t, phone, challenge, { number: attempt.number })).data.respondToPhoneSignInChallenge.status).toBe('APPROVED');
+    expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ numberStyle: 'CHOICE', appName: 'Contoso Mail' });
+  });
+});
+
+describe('who gets PasswordRequired', () => {
+  // Attack: account enumeration through the sign-in page.
+  it('answers unknown, credential-less, not-allowed and disabled users alike, and logs the real reason', async () => {
+    const { tenant, user, phone } = await phoneUser(t);
+    const noPhone = await addUser(t, tenant);
+    const other = await createTenant(t);
+    // The original's known issue: a credential made while allowed, then the policy no longer allows it.
+    const notAllowed = (await phoneUser(t, other)).user;
+    await t.server.app.db.update(tenants).set({ legacyPhoneSignInEnabled: false }).where(eq(tenants.id, other.tenantId));
+    const disabled = await addUser(t, tenant);
+    await registerPhone(t, disabled.token);
+    await t.server.app.db.update(users).set({ disabled: true }).where(eq(users.id, disabled.userId));
+
+    const answers = await Promise.all(
+      [`nobody@${tenant.domain}`, noPhone.userPrincipalName, notAllowed.userPrincipalName, disabled.userPrincipalName, 'someone@unknown-domain.example.org'].map((name) =>
+        begin(t, name),
+      ),
+    );
+    for (const answer of answers) expect(answer).toEqual({ __typename: 'PasswordRequired', reason: 'PASSWORD_REQUIRED' });
+    expect((await pending(t, phone)).data.pendingPhoneSignInChallenges).toEqual([]);
+
+    expect((await signInLogsOf(t, { userPrincipalName: `nobody@${tenant.domain}` }))[0]).toMatchObject({ status: 'INTERRUPTED', reasonCode: 'USER_NOT_FOUND', userId: null });
+    expect((await signInLogsOf(t, { userId: noPhone.userId })).at(-1)).toMatchObject({ status: 'INTERRUPTED', reasonCode: 'NO_CREDENTIAL' });
+    expect((await signInLogsOf(t, { userId: notAllowed.userId })).at(-1)).toMatchObject({ reasonCode: 'NOT_ENABLED_BY_POLICY' });
+    expect((await signInLogsOf(t, { userId: disabled.userId })).at(-1)).toMatchObject({ reasonCode: 'USER_DISABLED' });
+    expect(await started(t, user.userPrincipalName)).toHaveProperty('number');
+  });
+
+  it('answers PENDING_REQUEST while one is unanswered, without a second push', async () => {
+    const { user, phone } = await phoneUser(t);
+    const first = await started(t, user.userPrincipalName);
+    expect(await begin(t, user.userPrincipalName)).toEqual({ __typename: 'PasswordRequired', reason: 'PENDING_REQUEST' });
+    expect((await pending(t, phone)).data.pendingPhoneSignInChallenges.map((c: { id: string }) => c.id)).toEqual([first.attemptId]);
+    expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ status: 'INTERRUPTED', reasonCode: 'PENDING_REQUEST' });
+    await cancel(t, first);
+    expect(await started(t, user.userPrincipalName)).toHaveProperty('attemptId');
+  });
+});
+
+describe('the attempt secret', () => {
+  // Attack: watching, redeeming or cancelling someone else's attempt by its id alone.
+  it('shows nothing to a wrong secret: the same NOT_FOUND as an unknown id', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    await respond(t, phone, await onlyChallenge(t, phone), { number: attempt.number });
+    const wrong = { attemptId: attempt.attemptId, attemptSecret: 'A'.repeat(43) };
+    const unknown = { attemptId: '00000000-0000-4000-8000-000000000000', attemptSecret: attempt.attemptSecret };
+    for (const key of [wrong, unknown, { attemptId: 'not-an-id', attemptSecret: 'x' }]) {
+      const query = await attemptQuery(t, key);
+      expect(query.data).toBeNull();
+      expect(query.errors?.[0]).toMatchObject({ message: 'No sign-in attempt has this id and secret. Start a new sign-in.', extensions: { code: 'NOT_FOUND' } });
+      expect((await complete(t, key)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      expect((await cancel(t, key)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      const watcher = follow(t.ws(), `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, {
+        id: key.attemptId,
+        s: key.attemptSecret,
+      });
+      expect(await watcher.next()).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
+      expect(await watcher.next()).toBe('done');
+    }
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('APPROVED');
+    expect((await complete(t, attempt)).data.completeSignIn.__typename).toBe('SignInSuccess');
+  });
+});
+
+describe('use your password instead', () => {
+  const passwordSignIn = (userPrincipalName: string, password: string) =>
+    t.gql(
+      `mutation($i: SignInWithPasswordInput!) { signInWithPassword(input: $i) { __typename ... on SignInSuccess { accessToken } ... on MfaRequired { attemptId attemptSecret number expiresAt } ... on FederationRedirect { signInUrl } ... on Error { code message } } }`,
+      { i: { userPrincipalName, password, appName: 'Contoso Portal' } },
+    );
+
+  it('asks PUSH-mode users to approve on the phone after the password, completed the same way', async () => {
+    const { tenant, user, phone } = await phoneUser(t);
+    const saved = await t.gql(
+      `mutation($i: UpdatePhoneSignInPolicyInput!) { updatePhoneSignInPolicy(input: $i) { __typename } }`,
+      { i: { enabled: true, includeTargets: [{ targetType: 'USER', targetId: user.userId, authenticationMode: 'PUSH' }], excludeTargets: [] } },
+      tenant.adminToken,
+    );
+    expect(saved.data.updatePhoneSignInPolicy.__typename).toBe('PhoneSignInPolicy');
+    // PUSH mode is push MFA only: no passwordless sign-in.
+    expect(await begin(t, user.userPrincipalName)).toEqual({ __typename: 'PasswordRequired', reason: 'PASSWORD_REQUIRED' });
+    expect((await passwordSignIn(user.userPrincipalName, 'wrong password!')).data.signInWithPassword.code).toBe('INVALID_CREDENTIALS');
+
+    const mfa = (await passwordSignIn(user.userPrincipalName, user.password)).data.signInWithPassword;
+    expect(mfa.__typename).toBe('MfaRequired');
+    const challenge = await onlyChallenge(t, phone);
+    expect(challenge).toMatchObject({ id: mfa.attemptId, kind: 'PUSH_MFA', appName: 'Contoso Portal' });
+    expect((await complete(t, mfa)).data.completeSignIn.code).toBe('SIGN_IN_NOT_APPROVED');
+    await respond(t, phone, challenge, { number: mfa.number });
+    const session = (await complete(t, mfa)).data.completeSignIn;
+    const [, payload] = session.accessToken.split('.');
+    expect(JSON.parse(Buffer.from(payload, 'base64url').toString()).amr).toEqual(['pwd', 'mfa', 'pop', 'pin']);
+    expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ method: 'PUSH_MFA', status: 'SUCCESS', appName: 'Contoso Portal' });
+  });
+
+  it('still signs in users of other modes with the password alone', async () => {
+    const { user } = await phoneUser(t);
+    expect((await passwordSignIn(user.userPrincipalName, user.password)).data.signInWithPassword.__typename).toBe('SignInSuccess');
+    expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ method: 'PASSWORD', status: 'SUCCESS' });
+  });
+
+  it('sends federated domains to their identity provider, while phone users still get the push', async () => {
+    const { tenant, user, phone } = await phoneUser(t);
+    await t.server.app.db.update(tenantDomains).set({ federationSignInUrl: 'https://adfs.example.com/adfs/ls/' }).where(eq(tenantDomains.domain, tenant.domain));
+    expect((await passwordSignIn(user.userPrincipalName, user.password)).data.signInWithPassword).toEqual({
+      __typename: 'FederationRedirect',
+      signInUrl: 'https://adfs.example.com/adfs/ls/',
+    });
+    expect((await passwordSignIn(`nobody@${tenant.domain}`, 'whatever123')).data.signInWithPassword.__typename).toBe('FederationRedirect');
+    const attempt = await started(t, user.userPrincipalName);
+    expect((await onlyChallenge(t, phone)).id).toBe(attempt.attemptId);
+  });
+});
+
+
+describe('push MFA that cannot be sent', () => {
+  it('tells a PUSH-mode user with the right password why no push went out', async () => {
+    const { tenant, user } = await phoneUser(t);
+    await t.gql(
+      `mutation($i: UpdatePhoneSignInPolicyInput!) { updatePhoneSignInPolicy(input: $i) { __typename } }`,
+      { i: { enabled: true, includeTargets: [{ targetType: 'ALL_USERS', authenticationMode: 'PUSH' }], excludeTargets: [] } },
+      tenant.adminToken,
+    );
+    const signInWithPassword = () =>
+      t.gql(`mutation($i: SignInWithPasswordInput!) { signInWithPassword(input: $i) { __typename ... on Error { code message } } }`, {
+        i: { userPrincipalName: user.userPrincipalName, password: user.password },
+      });
+    expect((await signInWithPassword()).data.signInWithPassword.__typename).toBe('MfaRequired');
+    expect((await signInWithPassword()).data.signInWithPassword).toMatchObject({ __typename: 'DomainError', code: 'MFA_UNAVAILABLE', message: expect.stringMatching(/already waiting/) });
+    expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: 'PENDING_REQUEST' });
+  });
+});

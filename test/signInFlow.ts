@@ -1,0 +1,160 @@
+import { and, asc, eq } from 'drizzle-orm';
+import type { Client } from 'graphql-ws';
+import { auditLogs, signInLogs, tenants, users } from '../src/db/schema.js';
+import type { TenantSettings } from '../src/domain/settings.js';
+import type { AuthenticatorKeys, Decision, UserVerification } from '../src/sdk/authenticator.js';
+import { addUser, allowPhoneSignIn, deviceAuthorization, registerPhone } from './authenticatorClient.js';
+import { createTenant, type TestServer } from './harness.js';
+
+/**
+ * The browser's and the phone's side of a number-matching sign-in, over the real API, for the
+ * sign-in, challenge and race tests.
+ */
+
+const ERR = '... on Error { code message } ... on DomainError { field }';
+export const ATTEMPT = 'id kind status failureReason expiresAt';
+export const CHALLENGE = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices';
+
+export interface Started {
+  attemptId: string;
+  attemptSecret: string;
+  number: string;
+  expiresAt: string;
+}
+
+export interface Challenge {
+  id: string;
+  kind: string;
+  nonce: string;
+  userPrincipalName: string;
+  appName: string | null;
+  location: string | null;
+  ipAddress: string | null;
+  expiresAt: string;
+  numberChoices: string[] | null;
+}
+
+/** A tenant with the legacy switch on, one user with a password, and that user's phone. */
+export async function phoneUser(t: TestServer, tenant?: Awaited<ReturnType<typeof createTenant>>) {
+  const d = tenant ?? (await createTenant(t));
+  await allowPhoneSignIn(t, d.tenantId);
+  const user = await addUser(t, d);
+  const phone = await registerPhone(t, user.token);
+  return { tenant: d, user, phone };
+}
+
+/** Changes some tenant settings straight in the database (set-up, not under test). */
+export async function setSettings(t: TestServer, tenantId: string, change: Partial<TenantSettings>) {
+  const [row] = await t.server.app.db.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId));
+  await t.server.app.db.update(tenants).set({ settings: { ...row!.settings, ...change } }).where(eq(tenants.id, tenantId));
+}
+
+export async function userRow(t: TestServer, userId: string) {
+  const [row] = await t.server.app.db.select().from(users).where(eq(users.id, userId));
+  return row!;
+}
+
+export const begin = async (t: TestServer, userPrincipalName: string, appName = 'Contoso Mail') =>
+  (
+    await t.gql(
+      `mutation($i: BeginSignInInput!) { beginSignIn(input: $i) { __typename ... on PhoneSignInStarted { attemptId attemptSecret number expiresAt } ... on PasswordRequired { reason } ${ERR} } }`,
+      { i: { userPrincipalName, appName } },
+    )
+  ).data?.beginSignIn;
+
+/** beginSignIn that must start; returns the browser's side. */
+export async function started(t: TestServer, userPrincipalName: string, appName?: string): Promise<Started> {
+  const result = await begin(t, userPrincipalName, appName);
+  if (result?.__typename !== 'PhoneSignInStarted') throw new Error(`beginSignIn did not start: ${JSON.stringify(result)}`);
+  return result;
+}
+
+export const pending = async (t: TestServer, phone: AuthenticatorKeys) =>
+  t.gql(`{ pendingPhoneSignInChallenges { ${CHALLENGE} } }`, {}, await deviceAuthorization(t, phone));
+
+/** The one challenge waiting for this phone. */
+export async function onlyChallenge(t: TestServer, phone: AuthenticatorKeys): Promise<Challenge> {
+  const list = (await pending(t, phone)).data?.pendingPhoneSignInChallenges;
+  if (list?.length !== 1) throw new Error(`expected one pending challenge, got ${JSON.stringify(list)}`);
+  return list[0];
+}
+
+export interface Answer {
+  decision?: Decision;
+  number?: string;
+  uv?: UserVerification;
+  now?: Date;
+  nonce?: string;
+}
+
+export const signResponse = (t: TestServer, phone: AuthenticatorKeys, challenge: { id: string; nonce: string }, a: Answer & { number: string }) =>
+  phone.challengeResponse({
+    challengeId: challenge.id,
+    nonce: a.nonce ?? challenge.nonce,
+    decision: a.decision ?? 'approve',
+    number: a.number,
+    uv: a.uv ?? 'pin',
+    now: a.now ?? t.clock.now(),
+  });
+
+export async function sendResponse(t: TestServer, phone: AuthenticatorKeys, response: string) {
+  return t.gql(
+    `mutation($i: RespondToPhoneSignInChallengeInput!) { respondToPhoneSignInChallenge(input: $i) { __typename ... on SignInAttempt { ${ATTEMPT} } ${ERR} } }`,
+    { i: { response } },
+    await deviceAuthorization(t, phone),
+  );
+}
+
+/** The phone answers a challenge (approve with the given number and a PIN unless told otherwise). */
+export const respond = async (t: TestServer, phone: AuthenticatorKeys, challenge: { id: string; nonce: string }, a: Answer & { number: string }) =>
+  sendResponse(t, phone, await signResponse(t, phone, challenge, a));
+
+export const attemptQuery = (t: TestServer, s: { attemptId: string; attemptSecret: string }) =>
+  t.gql(`query($id: ID!, $secret: String!) { signInAttempt(attemptId: $id, attemptSecret: $secret) { ${ATTEMPT} } }`, { id: s.attemptId, secret: s.attemptSecret });
+
+export const complete = (t: TestServer, s: { attemptId: string; attemptSecret: string }) =>
+  t.gql(
+    `mutation($i: SignInAttemptKeyInput!) { completeSignIn(input: $i) { __typename ... on SignInSuccess { accessToken expiresAt } ${ERR} } }`,
+    { i: { attemptId: s.attemptId, attemptSecret: s.attemptSecret } },
+  );
+
+export const cancel = (t: TestServer, s: { attemptId: string; attemptSecret: string }) =>
+  t.gql(
+    `mutation($i: SignInAttemptKeyInput!) { cancelSignIn(input: $i) { __typename ... on SignInAttempt { ${ATTEMPT} } ${ERR} } }`,
+    { i: { attemptId: s.attemptId, attemptSecret: s.attemptSecret } },
+  );
+
+/** How long a test waits for a live event that must come; generous so slow CI machines do not flake. */
+const EVENT_TIMEOUT_MS = 10_000;
+
+/** A graphql-ws subscription read one event at a time; `next()` fails the test if nothing comes. */
+export function follow<T = any>(client: Client, query: string, variables?: Record<string, unknown>) {
+  const iterator = client.iterate<T>({ query, variables })[Symbol.asyncIterator]();
+  return {
+    async next(): Promise<{ data?: T; errors?: any[] } | 'done'> {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no event within ${EVENT_TIMEOUT_MS} ms on ${query}`)), EVENT_TIMEOUT_MS);
+      });
+      try {
+        const result = await Promise.race([iterator.next(), timeout]);
+        return result.done ? 'done' : (result.value as { data?: T; errors?: any[] });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => iterator.return?.(),
+  };
+}
+
+/** The sign-in log rows of one user (or one name), oldest first. */
+export const signInLogsOf = (t: TestServer, who: { userId: string } | { userPrincipalName: string }) =>
+  t.server.app.db
+    .select()
+    .from(signInLogs)
+    .where('userId' in who ? eq(signInLogs.userId, who.userId) : eq(signInLogs.userPrincipalName, who.userPrincipalName))
+    .orderBy(asc(signInLogs.id));
+
+/** Audit rows of one action on one target. */
+export const auditOf = (t: TestServer, action: string, targetId: string) =>
+  t.server.app.db.select().from(auditLogs).where(and(eq(auditLogs.action, action), eq(auditLogs.targetId, targetId)));
