@@ -5,7 +5,7 @@ import { domainOf } from '../domain/names.js';
 import type { RefusalReason } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { audit } from './audit.js';
-import { locate } from './geo.js';
+import { UNKNOWN_LOCATION, locate } from './geo.js';
 import { verifyPassword } from './passwords.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
 import { Outbox, type SignInContext, type StartedAttempt, pushRefusal, startAttempt } from './signIn.js';
@@ -95,7 +95,7 @@ export async function signInWithPassword(
       const refusal = await pushRefusal(tx, locked!, settings, 'PUSH_MFA', now);
       if (refusal === 'NO_CREDENTIAL' || refusal === 'PUSH_NOT_ALLOWED') return null;
       if (refusal) return { refusal };
-      const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked!, settings, context: input, location: location!, now });
+      const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked!, settings, context: input, location: location ?? UNKNOWN_LOCATION, now });
       outbox.challenge(user.id, started.attemptId);
       return { started };
     });
