@@ -14,7 +14,7 @@ try {
 }
 const logger = createLogger(config.logLevel);
 const server = await startServer(config, { logger });
-console.log(`Phone sign-in service: ${server.url}/graphql (GraphiQL in a browser)`);
+console.log(`Phone sign-in service: ${server.issuer}/graphql (GraphiQL in a browser)`);
 if (!config.operatorToken) console.log('Operator API disabled: set OPERATOR_TOKEN to create tenants.');
 
 const shutdown = async (signal: string) => {

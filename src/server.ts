@@ -1,6 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
@@ -16,6 +17,7 @@ import { createLogger } from './logger.js';
 import { createEventBus, type EventBus } from './realtime/events.js';
 import type { App } from './services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from './services/auth.js';
+import { LIVE_RESYNC_MS, everyMs } from './services/live.js';
 import { runMaintenance } from './services/maintenance.js';
 import { TokenService } from './services/tokens.js';
 
@@ -24,10 +26,17 @@ export interface ServerOptions {
   logger?: Logger;
   /** Run housekeeping (expiries, clean-up) on a timer; tests turn it off and call runMaintenance(). */
   maintenanceIntervalMs?: number | null;
+  /** How often live subscriptions re-read the database (default LIVE_RESYNC_MS); tests shorten it. */
+  liveResyncMs?: number;
+  /** Real-time waiting (default setTimeout); tests record it instead of waiting. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RunningServer {
+  /** Where this node listens. */
   url: string;
+  /** The public URL shared by every node (PUBLIC_URL): token issuer and `aud` of signed messages. */
+  issuer: string;
   app: App;
   runMaintenance(): Promise<void>;
   stop(): Promise<void>;
@@ -75,7 +84,17 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     bus = createEventBus(config.redisUrl);
     const tokens = new TokenService(database.db, issuer, clock, config.accessTokenTtlSeconds);
     await tokens.init();
-    const app: App = { config, issuer, db: database.db, clock, events: bus.events, logger, tokens };
+    const app: App = {
+      config,
+      issuer,
+      db: database.db,
+      clock,
+      events: bus.events,
+      logger,
+      tokens,
+      liveResync: everyMs(options.liveResyncMs ?? LIVE_RESYNC_MS),
+      sleep: options.sleep ?? ((ms) => delay(ms)),
+    };
     const db = database;
 
     const yoga = createYoga<{ req?: IncomingMessage; ws?: { auth: Auth; clientIp: string | null } }, Context>({
@@ -205,7 +224,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     logger.info({ url: issuer, database: database.kind, redis: Boolean(config.redisUrl) }, 'phone sign-in service listening');
 
     return {
-      url: issuer,
+      url: `http://localhost:${port}`,
+      issuer,
       app,
       runMaintenance: () => runMaintenance(app),
       stop: async () => {

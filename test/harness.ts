@@ -5,7 +5,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import type { Clock } from '../src/domain/clock.js';
 import { createLogger } from '../src/logger.js';
-import { type RunningServer, startServer } from '../src/server.js';
+import { type RunningServer, type ServerOptions, startServer } from '../src/server.js';
 
 /** A clock tests move by hand, so expiry and lockout are tested without sleeping. */
 export class ManualClock implements Clock {
@@ -24,6 +24,8 @@ export interface GraphQLResponse<T = any> {
 
 export interface TestServer {
   url: string;
+  /** The Postgres database of this server, when running on Postgres (shared by extra nodes). */
+  databaseUrl?: string;
   server: RunningServer;
   clock: ManualClock;
   operatorToken: string;
@@ -39,13 +41,14 @@ const bearer = (auth?: string) => (auth === undefined ? undefined : /^(Bearer|De
 /**
  * The real server on a free port, on a database of its own: a fresh in-memory PGlite, or a fresh
  * database on the Postgres of DATABASE_URL (dropped afterwards). REDIS_URL is used when set.
+ * With `nodeOf`, another API node on the same Postgres database, clock and operator token.
  */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const operatorToken = randomBytes(32).toString('hex');
-  const clock = new ManualClock();
-  let databaseUrl: string | undefined;
+export async function startTestServer(env: Record<string, string> = {}, options: { nodeOf?: TestServer; server?: Pick<ServerOptions, 'liveResyncMs' | 'sleep'> } = {}): Promise<TestServer> {
+  const operatorToken = options.nodeOf?.operatorToken ?? randomBytes(32).toString('hex');
+  const clock = options.nodeOf?.clock ?? new ManualClock();
+  let databaseUrl = options.nodeOf?.databaseUrl;
   let dropDatabase = async () => {};
-  if (process.env.DATABASE_URL) {
+  if (process.env.DATABASE_URL && !options.nodeOf) {
     const name = `test_${randomBytes(6).toString('hex')}`;
     const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database ${name}`);
@@ -69,10 +72,11 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     REDIS_URL: process.env.REDIS_URL,
     ...env,
   });
-  const server = await startServer(config, { clock, logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent'), maintenanceIntervalMs: null });
+  const server = await startServer(config, { clock, logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent'), maintenanceIntervalMs: null, ...options.server });
   const clients: Client[] = [];
   return {
     url: server.url,
+    databaseUrl,
     server,
     clock,
     operatorToken,

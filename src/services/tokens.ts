@@ -1,10 +1,11 @@
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import {
   type CryptoKey,
   type JWK,
   type JWTPayload,
   SignJWT,
   calculateJwkThumbprint,
+  decodeProtectedHeader,
   errors as joseErrors,
   exportJWK,
   generateKeyPair,
@@ -31,6 +32,19 @@ export interface IssuedToken {
 export class InvalidTokenError extends Error {}
 
 const ALG = 'ES256';
+/** Arbitrary constant naming the advisory lock held while the first signing key is made. */
+const SIGNING_KEY_LOCK = 7_261_001;
+/** A token signed by a key this node has not seen makes it re-read the keys, at most this often. */
+const KEY_RELOAD_MIN_INTERVAL_MS = 10_000;
+
+const safeKid = (token: string): string | undefined => {
+  try {
+    const { kid } = decodeProtectedHeader(token);
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 /**
  * Issues and verifies the service's access tokens. The ES256 key is made on first start and kept
@@ -40,6 +54,7 @@ export class TokenService {
   private signing?: { kid: string; key: CryptoKey };
   private verifying = new Map<string, CryptoKey>();
   private publicJwks: JWK[] = [];
+  private loadedAt = 0;
 
   constructor(
     private readonly db: Database,
@@ -48,23 +63,31 @@ export class TokenService {
     private readonly ttlSeconds: number,
   ) {}
 
-  /** Loads the signing keys, creating the first one if the database has none. */
+  /**
+   * Loads the signing keys, creating the first one if the database has none. Several nodes may
+   * start at once on one database: an advisory lock lets exactly one of them make the key.
+   */
   async init(): Promise<void> {
-    let rows = await this.db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt));
-    if (rows.length === 0) {
+    await this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(${SIGNING_KEY_LOCK})`);
+      const [existing] = await tx.select({ kid: signingKeys.kid }).from(signingKeys).limit(1);
+      if (existing) return;
       const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
       const publicJwk = { ...(await exportJWK(publicKey)), alg: ALG, use: 'sig' };
       const kid = await calculateJwkThumbprint(publicJwk);
-      await this.db
-        .insert(signingKeys)
-        .values({ kid, privateJwk: await exportJWK(privateKey), publicJwk: { ...publicJwk, kid } })
-        .onConflictDoNothing();
-      rows = await this.db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt));
-    }
+      await tx.insert(signingKeys).values({ kid, privateJwk: await exportJWK(privateKey), publicJwk: { ...publicJwk, kid } });
+    });
+    await this.load();
+  }
+
+  /** Reads every key: the newest signs, all verify (so keys can be rotated by adding one). */
+  private async load(): Promise<void> {
+    const rows = await this.db.select().from(signingKeys).orderBy(desc(signingKeys.createdAt));
     const newest = rows[0]!;
     this.signing = { kid: newest.kid, key: (await importJWK(newest.privateJwk, ALG)) as CryptoKey };
     for (const row of rows) this.verifying.set(row.kid, (await importJWK(row.publicJwk, ALG)) as CryptoKey);
     this.publicJwks = rows.map((r) => r.publicJwk);
+    this.loadedAt = Date.now();
   }
 
   /** The JWK set served at /.well-known/jwks.json. */
@@ -95,6 +118,8 @@ export class TokenService {
   /** Verifies signature, issuer, audience, expiry and that the session is still open. */
   async verify(token: string): Promise<AccessTokenClaims> {
     let payload: JWTPayload;
+    const kid = safeKid(token);
+    if (kid && !this.verifying.has(kid) && Date.now() - this.loadedAt > KEY_RELOAD_MIN_INTERVAL_MS) await this.load();
     try {
       ({ payload } = await jwtVerify(
         token,
