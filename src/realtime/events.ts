@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
@@ -26,7 +27,12 @@ export interface EventBus {
 
 /** In-process events by default; Redis pub/sub when several API nodes share the live events. */
 export function createEventBus(redisUrl: string | undefined): EventBus {
-  if (!redisUrl) return { events: createPubSub<Topics>(), close: async () => {} };
+  if (!redisUrl) {
+    // One listener per open subscription: a busy topic legitimately has many, so no leak warning.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
+    return { events: createPubSub<Topics>({ eventTarget }), close: async () => {} };
+  }
   const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const eventTarget = createRedisEventTarget<any>({ publishClient, subscribeClient });
