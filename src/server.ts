@@ -81,7 +81,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   try {
     database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     await database.migrate();
-    bus = createEventBus(config.redisUrl);
+    bus = createEventBus(config.redisUrl, logger);
     const tokens = new TokenService(database.db, issuer, clock, config.accessTokenTtlSeconds);
     await tokens.init();
     const app: App = {

@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 
 /**
  * Every live topic, with its payload. Payloads carry ids and statuses only: never tokens,
@@ -26,15 +27,18 @@ export interface EventBus {
 }
 
 /** In-process events by default; Redis pub/sub when several API nodes share the live events. */
-export function createEventBus(redisUrl: string | undefined): EventBus {
+export function createEventBus(redisUrl: string | undefined, logger: Logger): EventBus {
   if (!redisUrl) {
     // One listener per open subscription: a busy topic legitimately has many, so no leak warning.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
     return { events: createPubSub<Topics>({ eventTarget }), close: async () => {} };
   }
-  const publishClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
-  const subscribeClient = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  // No ready check on the subscriber: after a reconnect it is in subscriber mode, where INFO is refused.
+  const subscribeClient = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableReadyCheck: false });
+  // ioredis reconnects by itself; say so in the logs rather than as an unhandled error event.
+  for (const client of [publishClient, subscribeClient]) client.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection problem'));
   const eventTarget = createRedisEventTarget<any>({ publishClient, subscribeClient });
   return {
     events: createPubSub<Topics>({ eventTarget }),
