@@ -213,6 +213,7 @@ CREATE INDEX "credentials_user_idx" ON "phone_sign_in_credentials" USING btree (
 CREATE INDEX "sessions_user_idx" ON "sessions" USING btree ("user_id");--> statement-breakpoint
 CREATE INDEX "attempts_user_status_idx" ON "sign_in_attempts" USING btree ("user_id","status");--> statement-breakpoint
 CREATE INDEX "attempts_pending_expiry_idx" ON "sign_in_attempts" USING btree ("expires_at") WHERE "sign_in_attempts"."status" = 'PENDING';--> statement-breakpoint
+CREATE INDEX "attempts_approved_resolved_idx" ON "sign_in_attempts" USING btree ("resolved_at") WHERE "sign_in_attempts"."status" = 'APPROVED';--> statement-breakpoint
 CREATE INDEX "sign_in_logs_tenant_idx" ON "sign_in_logs" USING btree ("tenant_id","id");--> statement-breakpoint
 CREATE UNIQUE INDEX "tap_hash_unique" ON "temporary_access_passes" USING btree ("pass_hash");--> statement-breakpoint
 CREATE INDEX "tap_user_idx" ON "temporary_access_passes" USING btree ("user_id");--> statement-breakpoint

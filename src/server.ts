@@ -104,7 +104,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       graphiql: { subscriptionsProtocol: 'WS', title: 'Phone sign-in' },
       landingPage: false,
       logging: {
-        debug: (...args) => logger.debug(args),
+        // Yoga's debug lines can carry request variables (passwords, passes): never logged.
+        debug: () => {},
         info: (...args) => logger.info(args),
         warn: (...args) => logger.warn(args),
         error: (...args) => logger.error(args),

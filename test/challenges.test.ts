@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { signInAttempts } from '../src/db/schema.js';
 import { AuthenticatorKeys } from '../src/sdk/authenticator.js';
 import { deviceAuthorization, registerPhone } from './authenticatorClient.js';
-import { type TestServer, startTestServer } from './harness.js';
 import {
-  CHALLENGE,
   attemptQuery,
   begin,
   cancel,
@@ -13,18 +13,16 @@ import {
   phoneUser,
   respond,
   sendResponse,
+  serverPerFile,
   signResponse,
   started,
+  unpublishedAttempt,
   userRow,
+  watchAttempt,
+  watchChallenges,
 } from './signInFlow.js';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.stop());
-
-const CHALLENGES = `subscription { phoneSignInChallenges { ${CHALLENGE} } }`;
+const t = serverPerFile();
 const idOf = (event: any) => event.data.phoneSignInChallenges.id as string;
 
 describe('delivering challenges to the phone', () => {
@@ -32,17 +30,17 @@ describe('delivering challenges to the phone', () => {
     const { user, phone } = await phoneUser(t);
     const first = await started(t, user.userPrincipalName);
 
-    const late = follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+    const late = await watchChallenges(t, phone);
     expect(idOf(await late.next())).toBe(first.attemptId);
     await late.close();
 
     // A reconnect needs a new connection, so a fresh device assertion (its jti is single-use).
-    const reconnected = follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+    const reconnected = await watchChallenges(t, phone);
     expect(idOf(await reconnected.next())).toBe(first.attemptId);
 
     // Every phone of the user gets it, the second one live.
     const secondPhone = await registerPhone(t, user.token, { device: { displayName: 'Adele’s iPad' } });
-    const onSecond = follow(t.ws(await deviceAuthorization(t, secondPhone)), CHALLENGES);
+    const onSecond = await watchChallenges(t, secondPhone);
     expect(idOf(await onSecond.next())).toBe(first.attemptId);
     await cancel(t, first);
     const next = await started(t, user.userPrincipalName);
@@ -59,7 +57,7 @@ describe('delivering challenges to the phone', () => {
     t.clock.advance(121);
     expect((await pending(t, phone)).data.pendingPhoneSignInChallenges).toEqual([]);
     const fresh = await started(t, user.userPrincipalName);
-    const subscriber = follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+    const subscriber = await watchChallenges(t, phone);
     expect(idOf(await subscriber.next())).toBe(fresh.attemptId);
     expect([answered.attemptId, unanswered.attemptId]).not.toContain(fresh.attemptId);
   });
@@ -76,7 +74,7 @@ describe('only the user’s live phones see and answer challenges', () => {
   it('hides the challenge from another user’s phone and refuses its answers', async () => {
     const { tenant, user, phone } = await phoneUser(t);
     const { user: mallory, phone: malloryPhone } = await phoneUser(t, tenant);
-    const watching = follow(t.ws(await deviceAuthorization(t, malloryPhone)), CHALLENGES);
+    const watching = await watchChallenges(t, malloryPhone);
     const attempt = await started(t, user.userPrincipalName);
     const challenge = await onlyChallenge(t, phone);
 
@@ -120,7 +118,7 @@ describe('only the user’s live phones see and answer challenges', () => {
     const { user, phone } = await phoneUser(t);
     const attempt = await started(t, user.userPrincipalName);
     const challenge = await onlyChallenge(t, phone);
-    const subscription = follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+    const subscription = await watchChallenges(t, phone);
     expect(idOf(await subscription.next())).toBe(attempt.attemptId);
 
     const removed = await t.gql(`mutation($id: ID!) { removeAuthenticationMethod(id: $id) { __typename } }`, { id: phone.deviceId }, user.token);
@@ -173,5 +171,31 @@ describe('checking the signed response', () => {
     const { phone } = await phoneUser(t);
     const huge = await sendResponse(t, phone, 'x'.repeat(9000));
     expect(huge.data.respondToPhoneSignInChallenge).toMatchObject({ code: 'INVALID_INPUT' });
+  });
+});
+
+describe('events lost on the way', () => {
+  // With Redis, an event published in the instant before SUBSCRIBE takes effect (or while Redis is
+  // unreachable) never arrives; the subscriptions re-read the database and still deliver.
+  const quick = serverPerFile({ server: { liveResyncMs: 50 } });
+
+  it('delivers a challenge and a status change whose events were never published', async () => {
+    const { tenant, user, phone } = await phoneUser(quick);
+    const device = await watchChallenges(quick, phone);
+    const attempt = await started(quick, user.userPrincipalName);
+    expect(idOf(await device.next())).toBe(attempt.attemptId);
+    const unpublished = await unpublishedAttempt(quick, { tenantId: tenant.tenantId, userId: user.userId });
+    expect(idOf(await device.next())).toBe(unpublished.id);
+
+    const browser = watchAttempt(quick, attempt);
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'PENDING' } } });
+    await quick.server.app.db
+      .update(signInAttempts)
+      .set({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_USER' })
+      .where(eq(signInAttempts.id, attempt.attemptId));
+    // Re-read many times while PENDING, sent once: the next thing the browser sees is the change.
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'CANCELLED', failureReason: 'CANCELLED_BY_USER' } } });
+    expect(await browser.next()).toBe('done');
+    await device.close();
   });
 });

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, signIn, startTestServer, type TestServer } from './harness.js';
+import { DEFAULT_TENANT_SETTINGS } from '../src/domain/settings.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -155,6 +156,26 @@ describe('users', () => {
     expect(await countUsers(adminToken)).toBe(before + 1);
     expect(await countUsers(other.adminToken)).toBe(1);
   });
+
+  // Attack: junk in the arguments of list queries (which have no typed-error union) must still get a stable code.
+  it('refuses oversized searches and bad paging arguments with BAD_USER_INPUT, never an uncoded error', async () => {
+    const { adminToken } = await createTenant(t);
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['query($s: String) { users(search: $s) { edges { node { id } } } }', { s: 'x'.repeat(257) }],
+      ['query($s: String) { groups(search: $s) { edges { node { id } } } }', { s: 'x'.repeat(100_000) }],
+      ['{ users(after: "not a cursor") { edges { node { id } } } }', {}],
+      ['{ users(first: -1) { edges { node { id } } } }', {}],
+      ['{ groups(last: 2) { edges { node { id } } } }', {}],
+    ];
+    for (const [query, variables] of cases) {
+      const refused = await t.gql(query, variables, adminToken);
+      expect(refused.status, query).toBe(200);
+      expect(refused.errors?.[0]?.extensions?.code, query).toBe('BAD_USER_INPUT');
+      expect(refused.errors?.[0]?.message, query).toMatch(/search|first|last|cursor|base64/i);
+    }
+    const fine = await t.gql('query($s: String) { users(search: $s) { edges { node { id } } } }', { s: 'x'.repeat(256) }, adminToken);
+    expect(fine.errors).toBeUndefined();
+  });
 });
 
 describe('groups', () => {
@@ -222,20 +243,8 @@ describe('tenant settings and federated domains', () => {
   it('shows the defaults and applies a partial update', async () => {
     const { adminToken } = await createTenant(t);
     const defaults = await readSettings(adminToken);
-    expect(defaults).toEqual({
-      pushNotificationsAllowed: true,
-      combinedRegistrationEnabled: true,
-      numberMatching: { style: 'TYPED', digits: 2, choices: 3 },
-      challengeLifetimeSeconds: 120,
-      showApplicationName: true,
-      showGeographicLocation: true,
-      maxAuthenticatorsPerUser: 5,
-      minimumOsVersion: { ios: '8.0', android: '6.0' },
-      minimumAppVersion: null,
-      failureLockoutThreshold: 10,
-      pushRateLimit: { maxPushes: 5, windowMinutes: 10 },
-      fraudMuteMinutes: 60,
-    });
+    // The documented values themselves are pinned by the unit test of the settings schema.
+    expect(defaults).toEqual(DEFAULT_TENANT_SETTINGS);
     const changed = await update(adminToken, { challengeLifetimeSeconds: 300, numberMatching: { style: 'CHOICE' }, minimumAppVersion: '6.2', pushRateLimit: { maxPushes: 3 } });
     const expected = {
       ...defaults,
@@ -261,6 +270,9 @@ describe('tenant settings and federated domains', () => {
       [{ numberMatching: { choices: 2, style: 'CHOICE' } }, ['input', 'numberMatching', 'choices']],
       [{ maxAuthenticatorsPerUser: 0 }, ['input', 'maxAuthenticatorsPerUser']],
       [{ minimumOsVersion: { ios: 'x'.repeat(300) } }, ['input', 'minimumOsVersion', 'ios']],
+      // Digits only, but far past any real version: must not be stored or compared as a float.
+      [{ minimumOsVersion: { android: '1'.repeat(5000) } }, ['input', 'minimumOsVersion', 'android']],
+      [{ minimumAppVersion: '9'.repeat(50) }, ['input', 'minimumAppVersion']],
       [{ fraudMuteMinutes: 10081 }, ['input', 'fraudMuteMinutes']],
     ];
     for (const [input, path] of cases) {

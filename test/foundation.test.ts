@@ -1,4 +1,5 @@
-import { getIntrospectionQuery } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { getIntrospectionQuery, printSchema, isEnumType, isInputObjectType, isInterfaceType, isObjectType, isSpecifiedScalarType } from 'graphql';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenant, startTestServer, type TestServer } from './harness.js';
@@ -94,6 +95,26 @@ describe('foundation over real HTTP', () => {
     expect(stillFree.data.createTenant.__typename).toBe('MutationCreateTenantSuccess');
   });
 
+  // Attack: two operators (or a retried request) racing to claim one domain; the loser must get a typed refusal, not a 500.
+  it('gives one of two concurrent tenants for a domain a typed ALREADY_EXISTS and leaves no half-made tenant', async () => {
+    const domain = `race${Date.now()}.example.org`;
+    const racers = await Promise.all(
+      ['One', 'Two', 'Three'].map((name) =>
+        t.gql(
+          `mutation($input: CreateTenantInput!) { createTenant(input: $input) { __typename ... on Error { code } } }`,
+          { input: { name, domain, adminUserPrincipalName: `admin@${domain}`, adminPassword: 'password123' } },
+          t.operatorToken,
+        ),
+      ),
+    );
+    expect(racers.map((r) => r.errors)).toEqual([undefined, undefined, undefined]);
+    const outcomes = racers.map((r) => r.data.createTenant.code ?? r.data.createTenant.__typename).sort();
+    expect(outcomes).toEqual(['ALREADY_EXISTS', 'ALREADY_EXISTS', 'MutationCreateTenantSuccess']);
+    const { tenants } = await import('../src/db/schema.js');
+    const { inArray } = await import('drizzle-orm');
+    expect(await t.server.app.db.select().from(tenants).where(inArray(tenants.name, ['One', 'Two', 'Three']))).toHaveLength(1);
+  });
+
   it('serves GraphiQL and answers introspection', async () => {
     const page = await fetch(`${t.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(page.status).toBe(200);
@@ -118,5 +139,33 @@ describe('foundation over real HTTP', () => {
     expect((await huge.json()).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
     const malformed = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
     expect(malformed.status).toBe(400);
+  });
+
+  // Third parties write authenticator apps from the schema alone: nothing in it may be undocumented.
+  it('documents every type, field, argument, input field and enum value, including every error code', async () => {
+    const { schema } = await import('../src/graphql/schema.js');
+    const missing: string[] = [];
+    const check = (where: string, description: string | null | undefined) => {
+      if (!description?.trim()) missing.push(where);
+    };
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith('__') || isSpecifiedScalarType(type)) continue;
+      check(type.name, type.description);
+      if (isObjectType(type) || isInterfaceType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          check(`${type.name}.${field.name}`, field.description);
+          for (const arg of field.args) check(`${type.name}.${field.name}(${arg.name})`, arg.description);
+        }
+      }
+      if (isInputObjectType(type)) for (const field of Object.values(type.getFields())) check(`${type.name}.${field.name}`, field.description);
+      if (isEnumType(type)) for (const value of type.getValues()) check(`${type.name}.${value.name}`, value.description);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  // Clients code against schema.graphql: it must be exactly what the code serves (issue 2).
+  it('keeps schema.graphql equal to the printed schema (run npm run schema:print after a change)', async () => {
+    const { schema } = await import('../src/graphql/schema.js');
+    expect(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8')).toBe(`${printSchema(schema)}\n`);
   });
 });

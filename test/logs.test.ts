@@ -78,6 +78,10 @@ describe('audit log', () => {
 
     const badCursor = await audit(adminToken, { first: 1, after: "1; drop table audit_logs" });
     expect(badCursor.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const oversized = await audit(adminToken, { filter: { action: 'x'.repeat(257) } });
+    expect(oversized.errors?.[0]).toMatchObject({ message: expect.stringContaining('filter.action'), extensions: { code: 'BAD_USER_INPUT' } });
+    const negative = await audit(adminToken, { first: -1 });
+    expect(negative.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
 
@@ -110,6 +114,8 @@ describe('sign-in log', () => {
     expect((await signIns(adminToken, { reasonCode: 'TEMPORARY_ACCESS_PASS_INVALID' })).data.signInLogs.edges).toHaveLength(1);
     expect((await signIns(adminToken, { userId, from: afterFailure.toISOString() })).data.signInLogs.edges.map((e: any) => e.node.status)).toEqual(['SUCCESS']);
     expect((await signIns(adminToken, { userId, to: afterFailure.toISOString() })).data.signInLogs.edges.map((e: any) => e.node.status)).toEqual(['FAILURE']);
+    const badUser = await signIns(adminToken, { userId: 'not-a-user-id' });
+    expect(badUser.errors?.[0]).toMatchObject({ message: expect.stringContaining('filter.userId'), extensions: { code: 'BAD_USER_INPUT' } });
     expect((await signIns(other.adminToken, { userId })).data.signInLogs.edges).toEqual([]);
     expect((await signIns(adminToken, { userId: 'nope' })).errors?.[0]?.message).toMatch(/Give an id/);
   });

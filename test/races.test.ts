@@ -1,8 +1,7 @@
 import { and, count, eq, inArray } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { auditLogs, sessions } from '../src/db/schema.js';
-import { type TestServer, startTestServer } from './harness.js';
-import { begin, complete, onlyChallenge, phoneUser, respond, setSettings, started } from './signInFlow.js';
+import { begin, complete, onlyChallenge, phoneUser, respond, serverPerFile, setSettings, started } from './signInFlow.js';
 
 /**
  * Attack: racing the server. Concurrent answers, redemptions and starts must each produce exactly
@@ -13,15 +12,13 @@ import { begin, complete, onlyChallenge, phoneUser, respond, setSettings, starte
 const ROUNDS = 20;
 const RACERS = 8;
 
-let t: TestServer;
+const t = serverPerFile();
 let ctx: Awaited<ReturnType<typeof phoneUser>>;
 beforeAll(async () => {
-  t = await startTestServer();
   ctx = await phoneUser(t);
   // Many rounds for one user: keep the anti-fatigue limits out of the way.
   await setSettings(t, ctx.tenant.tenantId, { failureLockoutThreshold: 100, pushRateLimit: { maxPushes: 100, windowMinutes: 1 } });
 });
-afterAll(() => t.stop());
 
 const outcomesOf = async (attemptId: string) =>
   (

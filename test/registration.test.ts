@@ -112,6 +112,18 @@ describe('activation refusals', () => {
     expect(failures.map((a) => a.reasonCode)).toEqual(['ACTIVATION_CODE_USED']);
   });
 
+  it('replaces an unused link with a new one, and forgets expired codes', async () => {
+    const tenant = await tenantWithPhoneSignIn();
+    const first = await newLink(tenant.token);
+    const second = await newLink(tenant.token);
+    expect(activationError(await activate(t, await AuthenticatorKeys.create(), first.activationUrl)).code).toBe('ACTIVATION_CODE_INVALID');
+    expect(await db().select().from(activationCodes).where(eq(activationCodes.userId, tenant.userId))).toHaveLength(1);
+    t.clock.advance(601);
+    await t.server.runMaintenance();
+    expect(await db().select().from(activationCodes).where(eq(activationCodes.userId, tenant.userId))).toHaveLength(0);
+    expect(activationError(await activate(t, await AuthenticatorKeys.create(), second.activationUrl)).code).toBe('ACTIVATION_CODE_INVALID');
+  });
+
   it('refuses an expired code and an unknown code', async () => {
     const tenant = await tenantWithPhoneSignIn();
     const link = await newLink(tenant.token);

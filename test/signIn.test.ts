@@ -1,38 +1,40 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
 import { tenantDomains, tenants, users } from '../src/db/schema.js';
-import { addUser, deviceAuthorization, registerPhone } from './authenticatorClient.js';
-import { createTenant, type TestServer, startTestServer } from './harness.js';
+import { PASSWORD_REQUIRED_FLOOR_MS } from '../src/services/signIn.js';
+import { addUser, registerPhone } from './authenticatorClient.js';
+import { createTenant } from './harness.js';
 import {
-  ATTEMPT,
-  CHALLENGE,
+  amrOf,
   attemptQuery,
   auditOf,
   begin,
   cancel,
   complete,
-  follow,
   onlyChallenge,
+  passwordSignIn,
   pending,
   phoneUser,
   respond,
+  sendResponse,
+  serverPerFile,
+  setPolicy,
   signInLogsOf,
   setSettings,
+  signResponse,
   started,
   userRow,
+  watchAttempt,
+  watchChallenges,
 } from './signInFlow.js';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.stop());
+const t = serverPerFile();
 
 describe('passwordless phone sign-in with number matching', () => {
   it('pushes the challenge, approves with the right number and a PIN, and issues one session', async () => {
     const { user, phone } = await phoneUser(t);
-    const device = follow(t.ws(await deviceAuthorization(t, phone)), `subscription { phoneSignInChallenges { ${CHALLENGE} } }`);
+    const device = await watchChallenges(t, phone);
     const attempt = await started(t, user.userPrincipalName, 'Contoso Mail');
     expect(attempt.number).toMatch(/^[1-9]\d$/);
     expect(attempt.attemptSecret.length).toBeGreaterThanOrEqual(43);
@@ -52,10 +54,7 @@ describe('passwordless phone sign-in with number matching', () => {
     expect(JSON.stringify(challenge)).not.toContain(`"${attempt.number}"`);
     expect(Buffer.from(challenge.nonce, 'base64url').length).toBeGreaterThanOrEqual(16);
 
-    const browser = follow(t.ws(), `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, {
-      id: attempt.attemptId,
-      s: attempt.attemptSecret,
-    });
+    const browser = watchAttempt(t, attempt);
     expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'PENDING', failureReason: null } } });
 
     const answered = await respond(t, phone, challenge, { number: attempt.number, uv: 'pin' });
@@ -97,8 +96,7 @@ describe('passwordless phone sign-in with number matching', () => {
     const attempt = await started(t, user.userPrincipalName);
     await respond(t, phone, await onlyChallenge(t, phone), { number: attempt.number, uv: 'biometric' });
     const session = await complete(t, attempt);
-    const [, payload] = session.data.completeSignIn.accessToken.split('.');
-    expect(JSON.parse(Buffer.from(payload, 'base64url').toString()).amr).toEqual(['mfa', 'pop', 'user']);
+    expect(amrOf(session.data.completeSignIn.accessToken)).toEqual(['mfa', 'pop', 'user']);
   });
 
   it('lets the browser cancel; the phone then gets the stored outcome', async () => {
@@ -150,10 +148,7 @@ describe('passwordless phone sign-in with number matching', () => {
     const { user, phone } = await phoneUser(t);
     const attempt = await started(t, user.userPrincipalName);
     const challenge = await onlyChallenge(t, phone);
-    const browser = follow(t.ws(), `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, {
-      id: attempt.attemptId,
-      s: attempt.attemptSecret,
-    });
+    const browser = watchAttempt(t, attempt);
     expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'PENDING' } } });
     t.clock.advance(119);
     await t.server.runMaintenance();
@@ -258,63 +253,52 @@ describe('the attempt secret', () => {
       expect(query.errors?.[0]).toMatchObject({ message: 'No sign-in attempt has this id and secret. Start a new sign-in.', extensions: { code: 'NOT_FOUND' } });
       expect((await complete(t, key)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
       expect((await cancel(t, key)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-      const watcher = follow(t.ws(), `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, {
-        id: key.attemptId,
-        s: key.attemptSecret,
-      });
+      const watcher = watchAttempt(t, key);
       expect(await watcher.next()).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
       expect(await watcher.next()).toBe('done');
     }
+    // Oversized values are a wrong key too: the same coded NOT_FOUND, to the query and the subscription.
+    const oversized = { attemptId: 'x'.repeat(100), attemptSecret: 'y'.repeat(1000) };
+    expect((await attemptQuery(t, oversized)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(await watchAttempt(t, oversized).next()).toMatchObject({ errors: [{ extensions: { code: 'NOT_FOUND' } }] });
     expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('APPROVED');
     expect((await complete(t, attempt)).data.completeSignIn.__typename).toBe('SignInSuccess');
   });
 });
 
 describe('use your password instead', () => {
-  const passwordSignIn = (userPrincipalName: string, password: string) =>
-    t.gql(
-      `mutation($i: SignInWithPasswordInput!) { signInWithPassword(input: $i) { __typename ... on SignInSuccess { accessToken } ... on MfaRequired { attemptId attemptSecret number expiresAt } ... on FederationRedirect { signInUrl } ... on Error { code message } } }`,
-      { i: { userPrincipalName, password, appName: 'Contoso Portal' } },
-    );
-
   it('asks PUSH-mode users to approve on the phone after the password, completed the same way', async () => {
     const { tenant, user, phone } = await phoneUser(t);
-    const saved = await t.gql(
-      `mutation($i: UpdatePhoneSignInPolicyInput!) { updatePhoneSignInPolicy(input: $i) { __typename } }`,
-      { i: { enabled: true, includeTargets: [{ targetType: 'USER', targetId: user.userId, authenticationMode: 'PUSH' }], excludeTargets: [] } },
-      tenant.adminToken,
-    );
-    expect(saved.data.updatePhoneSignInPolicy.__typename).toBe('PhoneSignInPolicy');
+    await setPolicy(t, tenant, 'PUSH', [user.userId]);
     // PUSH mode is push MFA only: no passwordless sign-in.
     expect(await begin(t, user.userPrincipalName)).toEqual({ __typename: 'PasswordRequired', reason: 'PASSWORD_REQUIRED' });
-    expect((await passwordSignIn(user.userPrincipalName, 'wrong password!')).data.signInWithPassword.code).toBe('INVALID_CREDENTIALS');
+    expect((await passwordSignIn(t, user.userPrincipalName, 'wrong password!')).data.signInWithPassword.code).toBe('INVALID_CREDENTIALS');
 
-    const mfa = (await passwordSignIn(user.userPrincipalName, user.password)).data.signInWithPassword;
+    const mfa = (await passwordSignIn(t, user.userPrincipalName, user.password)).data.signInWithPassword;
     expect(mfa.__typename).toBe('MfaRequired');
     const challenge = await onlyChallenge(t, phone);
     expect(challenge).toMatchObject({ id: mfa.attemptId, kind: 'PUSH_MFA', appName: 'Contoso Portal' });
     expect((await complete(t, mfa)).data.completeSignIn.code).toBe('SIGN_IN_NOT_APPROVED');
     await respond(t, phone, challenge, { number: mfa.number });
     const session = (await complete(t, mfa)).data.completeSignIn;
-    const [, payload] = session.accessToken.split('.');
-    expect(JSON.parse(Buffer.from(payload, 'base64url').toString()).amr).toEqual(['pwd', 'mfa', 'pop', 'pin']);
+    expect(amrOf(session.accessToken)).toEqual(['pwd', 'mfa', 'pop', 'pin']);
     expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ method: 'PUSH_MFA', status: 'SUCCESS', appName: 'Contoso Portal' });
   });
 
   it('still signs in users of other modes with the password alone', async () => {
     const { user } = await phoneUser(t);
-    expect((await passwordSignIn(user.userPrincipalName, user.password)).data.signInWithPassword.__typename).toBe('SignInSuccess');
+    expect((await passwordSignIn(t, user.userPrincipalName, user.password)).data.signInWithPassword.__typename).toBe('SignInSuccess');
     expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ method: 'PASSWORD', status: 'SUCCESS' });
   });
 
   it('sends federated domains to their identity provider, while phone users still get the push', async () => {
     const { tenant, user, phone } = await phoneUser(t);
     await t.server.app.db.update(tenantDomains).set({ federationSignInUrl: 'https://adfs.example.com/adfs/ls/' }).where(eq(tenantDomains.domain, tenant.domain));
-    expect((await passwordSignIn(user.userPrincipalName, user.password)).data.signInWithPassword).toEqual({
+    expect((await passwordSignIn(t, user.userPrincipalName, user.password)).data.signInWithPassword).toEqual({
       __typename: 'FederationRedirect',
       signInUrl: 'https://adfs.example.com/adfs/ls/',
     });
-    expect((await passwordSignIn(`nobody@${tenant.domain}`, 'whatever123')).data.signInWithPassword.__typename).toBe('FederationRedirect');
+    expect((await passwordSignIn(t, `nobody@${tenant.domain}`, 'whatever123')).data.signInWithPassword.__typename).toBe('FederationRedirect');
     const attempt = await started(t, user.userPrincipalName);
     expect((await onlyChallenge(t, phone)).id).toBe(attempt.attemptId);
   });
@@ -324,17 +308,105 @@ describe('use your password instead', () => {
 describe('push MFA that cannot be sent', () => {
   it('tells a PUSH-mode user with the right password why no push went out', async () => {
     const { tenant, user } = await phoneUser(t);
-    await t.gql(
-      `mutation($i: UpdatePhoneSignInPolicyInput!) { updatePhoneSignInPolicy(input: $i) { __typename } }`,
-      { i: { enabled: true, includeTargets: [{ targetType: 'ALL_USERS', authenticationMode: 'PUSH' }], excludeTargets: [] } },
-      tenant.adminToken,
-    );
-    const signInWithPassword = () =>
-      t.gql(`mutation($i: SignInWithPasswordInput!) { signInWithPassword(input: $i) { __typename ... on Error { code message } } }`, {
-        i: { userPrincipalName: user.userPrincipalName, password: user.password },
-      });
+    await setPolicy(t, tenant, 'PUSH');
+    const signInWithPassword = () => passwordSignIn(t, user.userPrincipalName, user.password);
     expect((await signInWithPassword()).data.signInWithPassword.__typename).toBe('MfaRequired');
     expect((await signInWithPassword()).data.signInWithPassword).toMatchObject({ __typename: 'DomainError', code: 'MFA_UNAVAILABLE', message: expect.stringMatching(/already waiting/) });
     expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: 'PENDING_REQUEST' });
+  });
+});
+
+describe('push MFA on authenticator devices (policy mode PUSH)', () => {
+  /** A tenant whose policy gives every user PUSH mode, and one user of it with a password. */
+  const pushUser = async () => {
+    const tenant = await createTenant(t);
+    await setPolicy(t, tenant, 'PUSH');
+    return { tenant, user: await addUser(t, tenant) };
+  };
+
+  it('pushes to a device without a phone sign-in credential after the password, and its device key approves', async () => {
+    const { user } = await pushUser();
+    const phone = await registerPhone(t, user.token, { enable: false });
+    const device = await watchChallenges(t, phone);
+    const mfa = (await passwordSignIn(t, user.userPrincipalName, user.password)).data.signInWithPassword;
+    expect(mfa.__typename).toBe('MfaRequired');
+    const challenge = ((await device.next()) as any).data.phoneSignInChallenges;
+    expect(challenge).toMatchObject({ id: mfa.attemptId, kind: 'PUSH_MFA', appName: 'Contoso Portal' });
+    const browser = watchAttempt(t, mfa);
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { kind: 'PUSH_MFA', status: 'PENDING' } } });
+
+    const answered = await respond(t, phone, challenge, { number: mfa.number, key: 'device' });
+    expect(answered.data.respondToPhoneSignInChallenge).toMatchObject({ status: 'APPROVED' });
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'APPROVED' } } });
+    const session = (await complete(t, mfa)).data.completeSignIn;
+    expect(amrOf(session.accessToken)).toEqual(['pwd', 'mfa', 'pop', 'pin']);
+    expect((await signInLogsOf(t, { userId: user.userId })).at(-1)).toMatchObject({ method: 'PUSH_MFA', status: 'SUCCESS', deviceId: phone.deviceId });
+    await device.close();
+  });
+
+  // Attack: answering with a key that may not answer this kind of challenge, or with another device's key.
+  it('takes the device key for push MFA only, and only the answering device’s own', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const byDeviceKey = await respond(t, phone, await onlyChallenge(t, phone), { number: attempt.number, key: 'device' });
+    expect(byDeviceKey.data.respondToPhoneSignInChallenge).toMatchObject({ code: 'CREDENTIAL_NOT_USABLE', message: expect.stringMatching(/credential key/) });
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
+
+    const { user: pushed } = await pushUser();
+    const first = await registerPhone(t, pushed.token, { enable: false });
+    const second = await registerPhone(t, pushed.token, { enable: false, device: { displayName: 'iPad' } });
+    const mfa = (await passwordSignIn(t, pushed.userPrincipalName, pushed.password)).data.signInWithPassword;
+    const challenge = await onlyChallenge(t, first);
+    expect((await onlyChallenge(t, second)).id).toBe(challenge.id);
+    // The first device signs with its own key but names the second device as the signer.
+    const firstId = first.deviceId;
+    first.deviceId = second.deviceId;
+    const misnamed = await signResponse(t, first, challenge, { number: mfa.number, key: 'device' });
+    first.deviceId = firstId;
+    expect((await sendResponse(t, first, misnamed)).data.respondToPhoneSignInChallenge).toMatchObject({ code: 'CREDENTIAL_NOT_USABLE' });
+    expect((await sendResponse(t, second, misnamed)).data.respondToPhoneSignInChallenge).toMatchObject({ code: 'INVALID_SIGNATURE' });
+    expect((await attemptQuery(t, mfa)).data.signInAttempt.status).toBe('PENDING');
+    expect((await respond(t, second, challenge, { number: mfa.number, key: 'device' })).data.respondToPhoneSignInChallenge.status).toBe('APPROVED');
+  });
+
+  it('signs a PUSH-mode user who has no authenticator in with the password alone', async () => {
+    const { user } = await pushUser();
+    const result = (await passwordSignIn(t, user.userPrincipalName, user.password)).data.signInWithPassword;
+    expect(result.__typename).toBe('SignInSuccess');
+    expect(amrOf(result.accessToken)).toEqual(['pwd']);
+  });
+});
+
+describe('how long beginSignIn takes to refuse', () => {
+  // Attack: account enumeration by response time (unknown domain, unknown user and known user do different work).
+  const waits: number[] = [];
+  const paced = serverPerFile({ server: { sleep: async (ms) => void waits.push(ms) } });
+
+  it('holds every PasswordRequired to one floor measured from the request start, and never a started sign-in', async () => {
+    const { tenant, user } = await phoneUser(paced);
+    const noPhone = await addUser(paced, tenant);
+    for (const name of ['someone@unknown-domain.example.org', `nobody@${tenant.domain}`, noPhone.userPrincipalName]) {
+      const before = waits.length;
+      expect(await begin(paced, name)).toEqual({ __typename: 'PasswordRequired', reason: 'PASSWORD_REQUIRED' });
+      expect(waits).toHaveLength(before + 1);
+      expect(waits.at(-1)).toBeGreaterThanOrEqual(0);
+      expect(waits.at(-1)).toBeLessThanOrEqual(PASSWORD_REQUIRED_FLOOR_MS);
+    }
+    const before = waits.length;
+    await started(paced, user.userPrincipalName);
+    expect(waits).toHaveLength(before);
+  });
+});
+
+describe('housekeeping', () => {
+  it('finds approvals never redeemed through an index, not by reading every attempt', async () => {
+    const plan = await t.server.app.db.transaction(async (tx) => {
+      await tx.execute(sql`set local enable_seqscan = off`);
+      return tx.execute(
+        sql`explain update sign_in_attempts set status = 'EXPIRED' where status = 'APPROVED' and resolved_at <= now() - interval '120 seconds'`,
+      );
+    });
+    const rows = ((plan as { rows?: unknown[] }).rows ?? (plan as unknown as unknown[])) as Array<Record<string, string>>;
+    expect(rows.map((row) => Object.values(row)[0]).join('\n')).toContain('attempts_approved_resolved_idx');
   });
 });

@@ -1,10 +1,11 @@
 import { and, asc, eq } from 'drizzle-orm';
 import type { Client } from 'graphql-ws';
-import { auditLogs, signInLogs, tenants, users } from '../src/db/schema.js';
+import { afterAll, beforeAll } from 'vitest';
+import { auditLogs, signInAttempts, signInLogs, tenants, users } from '../src/db/schema.js';
 import type { TenantSettings } from '../src/domain/settings.js';
 import type { AuthenticatorKeys, Decision, UserVerification } from '../src/sdk/authenticator.js';
 import { addUser, allowPhoneSignIn, deviceAuthorization, registerPhone } from './authenticatorClient.js';
-import { createTenant, type TestServer } from './harness.js';
+import { createTenant, type TestServer, startTestServer } from './harness.js';
 
 /**
  * The browser's and the phone's side of a number-matching sign-in, over the real API, for the
@@ -14,6 +15,25 @@ import { createTenant, type TestServer } from './harness.js';
 const ERR = '... on Error { code message } ... on DomainError { field }';
 export const ATTEMPT = 'id kind status failureReason expiresAt';
 export const CHALLENGE = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices';
+
+/**
+ * The server of one test file: started before its tests, stopped after them. The returned
+ * object stands for it (a test file's top level runs before beforeAll).
+ */
+export function serverPerFile(options: Parameters<typeof startTestServer>[1] = {}): TestServer {
+  let current: TestServer | undefined;
+  beforeAll(async () => {
+    current = await startTestServer({}, options);
+  });
+  afterAll(() => current?.stop());
+  return new Proxy({} as TestServer, {
+    get(_, name) {
+      if (!current) throw new Error('The test server starts in beforeAll; use it inside tests.');
+      const value = (current as any)[name];
+      return typeof value === 'function' ? value.bind(current) : value;
+    },
+  });
+}
 
 export interface Started {
   attemptId: string;
@@ -41,6 +61,47 @@ export async function phoneUser(t: TestServer, tenant?: Awaited<ReturnType<typeo
   const user = await addUser(t, d);
   const phone = await registerPhone(t, user.token);
   return { tenant: d, user, phone };
+}
+
+/** Saves a phone sign-in policy through the admin API: one include target per user id, or ALL_USERS. */
+export async function setPolicy(
+  t: TestServer,
+  tenant: { adminToken: string },
+  mode: 'ANY' | 'PUSH' | 'DEVICE_BASED_PUSH',
+  userIds?: string[],
+) {
+  const includeTargets = userIds
+    ? userIds.map((targetId) => ({ targetType: 'USER', targetId, authenticationMode: mode }))
+    : [{ targetType: 'ALL_USERS', authenticationMode: mode }];
+  const saved = await t.gql(
+    `mutation($i: UpdatePhoneSignInPolicyInput!) { updatePhoneSignInPolicy(input: $i) { __typename ${ERR} } }`,
+    { i: { enabled: true, includeTargets, excludeTargets: [] } },
+    tenant.adminToken,
+  );
+  if (saved.data?.updatePhoneSignInPolicy?.__typename !== 'PhoneSignInPolicy') throw new Error(`updatePhoneSignInPolicy failed: ${JSON.stringify(saved)}`);
+}
+
+/**
+ * A pending attempt written straight to the database, as if its event had been lost on the way
+ * (or made before a deploy): nothing is published.
+ */
+export async function unpublishedAttempt(t: TestServer, o: { tenantId: string; userId: string }) {
+  const [row] = await t.server.app.db
+    .insert(signInAttempts)
+    .values({
+      tenantId: o.tenantId,
+      userId: o.userId,
+      kind: 'PHONE_SIGN_IN',
+      number: '42',
+      numberStyle: 'TYPED',
+      nonce: 'n'.repeat(43),
+      secretHash: 'x',
+      appName: 'Old',
+      createdAt: t.clock.now(),
+      expiresAt: new Date(t.clock.now().getTime() + 60_000),
+    })
+    .returning();
+  return row!;
 }
 
 /** Changes some tenant settings straight in the database (set-up, not under test). */
@@ -85,6 +146,8 @@ export interface Answer {
   uv?: UserVerification;
   now?: Date;
   nonce?: string;
+  /** Which key signs: the credential key (default) or the device key (push MFA). */
+  key?: 'credential' | 'device';
 }
 
 export const signResponse = (t: TestServer, phone: AuthenticatorKeys, challenge: { id: string; nonce: string }, a: Answer & { number: string }) =>
@@ -95,6 +158,7 @@ export const signResponse = (t: TestServer, phone: AuthenticatorKeys, challenge:
     number: a.number,
     uv: a.uv ?? 'pin',
     now: a.now ?? t.clock.now(),
+    key: a.key,
   });
 
 export async function sendResponse(t: TestServer, phone: AuthenticatorKeys, response: string) {
@@ -124,6 +188,15 @@ export const cancel = (t: TestServer, s: { attemptId: string; attemptSecret: str
     { i: { attemptId: s.attemptId, attemptSecret: s.attemptSecret } },
   );
 
+export const passwordSignIn = (t: TestServer, userPrincipalName: string, password: string) =>
+  t.gql(
+    `mutation($i: SignInWithPasswordInput!) { signInWithPassword(input: $i) { __typename ... on SignInSuccess { accessToken } ... on MfaRequired { attemptId attemptSecret number expiresAt } ... on FederationRedirect { signInUrl } ${ERR} } }`,
+    { i: { userPrincipalName, password, appName: 'Contoso Portal' } },
+  );
+
+/** The `amr` claim of an access token (its signature is checked elsewhere). */
+export const amrOf = (accessToken: string) => JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()).amr as string[];
+
 /** How long a test waits for a live event that must come; generous so slow CI machines do not flake. */
 const EVENT_TIMEOUT_MS = 10_000;
 
@@ -146,6 +219,18 @@ export function follow<T = any>(client: Client, query: string, variables?: Recor
     close: () => iterator.return?.(),
   };
 }
+
+export const CHALLENGES = `subscription { phoneSignInChallenges { ${CHALLENGE} } }`;
+
+/** The phone's live challenge feed (a new connection, so a fresh device assertion). */
+export const watchChallenges = async (t: TestServer, phone: AuthenticatorKeys) => follow(t.ws(await deviceAuthorization(t, phone)), CHALLENGES);
+
+/** The browser's live view of its attempt. */
+export const watchAttempt = (t: TestServer, s: { attemptId: string; attemptSecret: string }) =>
+  follow(t.ws(), `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, {
+    id: s.attemptId,
+    s: s.attemptSecret,
+  });
 
 /** The sign-in log rows of one user (or one name), oldest first. */
 export const signInLogsOf = (t: TestServer, who: { userId: string } | { userPrincipalName: string }) =>

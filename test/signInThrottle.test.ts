@@ -1,10 +1,9 @@
 import { eq } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signInAttempts } from '../src/db/schema.js';
 import { addUser, deviceAuthorization } from './authenticatorClient.js';
-import { createTenant, type TestServer, startTestServer } from './harness.js';
+import { createTenant } from './harness.js';
 import {
-  ATTEMPT,
   attemptQuery,
   begin,
   cancel,
@@ -13,17 +12,16 @@ import {
   onlyChallenge,
   phoneUser,
   respond,
+  serverPerFile,
   setSettings,
   signInLogsOf,
   started,
+  unpublishedAttempt,
   userRow,
+  watchAttempt,
 } from './signInFlow.js';
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(() => t.stop());
+const t = serverPerFile();
 
 const ALERTS = 'subscription { securityAlerts { id kind userId attemptId details createdAt } }';
 const REFUSED = { __typename: 'PasswordRequired', reason: 'PASSWORD_REQUIRED' };
@@ -89,25 +87,8 @@ describe('"this wasn\'t me"', () => {
     const otherAdmin = follow(t.ws(otherTenant.adminToken), ALERTS);
     const attempt = await started(t, user.userPrincipalName, 'Contoso Payroll');
     // An older attempt still pending (say, from before a deploy), to be cancelled with it.
-    const [older] = await t.server.app.db
-      .insert(signInAttempts)
-      .values({
-        tenantId: tenant.tenantId,
-        userId: user.userId,
-        kind: 'PHONE_SIGN_IN',
-        number: '42',
-        numberStyle: 'TYPED',
-        nonce: 'n'.repeat(43),
-        secretHash: 'x',
-        appName: 'Old',
-        createdAt: t.clock.now(),
-        expiresAt: new Date(t.clock.now().getTime() + 60_000),
-      })
-      .returning();
-    const browser = follow(t.ws(), `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, {
-      id: attempt.attemptId,
-      s: attempt.attemptSecret,
-    });
+    const older = await unpublishedAttempt(t, { tenantId: tenant.tenantId, userId: user.userId });
+    const browser = watchAttempt(t, attempt);
     expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'PENDING' } } });
     const challenge = (await t.gql(`{ pendingPhoneSignInChallenges { id nonce } }`, {}, await deviceAuthorization(t, phone))).data.pendingPhoneSignInChallenges.find(
       (c: { id: string }) => c.id === attempt.attemptId,
@@ -116,7 +97,7 @@ describe('"this wasn\'t me"', () => {
     const reported = await respond(t, phone, challenge, { decision: 'report', number: '', uv: 'pin' });
     expect(reported.data.respondToPhoneSignInChallenge).toMatchObject({ status: 'DENIED', failureReason: 'FRAUD_REPORTED' });
     expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'DENIED', failureReason: 'FRAUD_REPORTED' } } });
-    const [cancelled] = await t.server.app.db.select().from(signInAttempts).where(eq(signInAttempts.id, older!.id));
+    const [cancelled] = await t.server.app.db.select().from(signInAttempts).where(eq(signInAttempts.id, older.id));
     expect(cancelled).toMatchObject({ status: 'CANCELLED', failureReason: 'SUPERSEDED_BY_FRAUD_REPORT' });
     const row = await userRow(t, user.userId);
     expect(row.riskLevel).toBe('HIGH');

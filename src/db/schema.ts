@@ -242,6 +242,8 @@ export const signInAttempts = pgTable(
   (t) => [
     index('attempts_user_status_idx').on(t.userId, t.status),
     index('attempts_pending_expiry_idx').on(t.expiresAt).where(sql`${t.status} = 'PENDING'`),
+    // The maintenance scan for approvals never redeemed (expireAttempts) reads only these rows.
+    index('attempts_approved_resolved_idx').on(t.resolvedAt).where(sql`${t.status} = 'APPROVED'`),
   ],
 );
 

@@ -36,7 +36,7 @@ describe('challenge response', () => {
   it('reads structure and typ, then verifies signature, binding and freshness', async () => {
     const jws = await respond();
     const read = readChallengeResponse(jws);
-    expect(read.credentialId).toBe(phone.credentialId);
+    expect(read.kid).toBe(phone.credentialId);
     expect(read.claims).toMatchObject({ challengeId: challenge.id, decision: 'approve', number: '42', uv: 'pin' });
     const claims = await verifyChallengeResponse(jws, credential, challenge, now);
     expect(claims.nonce).toBe(challenge.nonce);

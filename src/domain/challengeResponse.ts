@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { constantTimeEqual } from './secrets.js';
-import type { Decision, UserVerification } from './signInAttempt.js';
+import type { AttemptKind, Decision, UserVerification } from './signInAttempt.js';
 import { CLOCK_SKEW_S, type RegisteredKey, SignedMessageError, readSignedMessageHeader, verifySignedMessage } from './signedMessages.js';
 
 /**
@@ -13,6 +13,21 @@ import { CLOCK_SKEW_S, type RegisteredKey, SignedMessageError, readSignedMessage
  */
 
 export const CHALLENGE_RESPONSE_TYP = 'phone-sign-in-response+jwt';
+
+/** The key a response's `kid` names: the phone sign-in credential key, or the device key (kid = deviceId). */
+export type ResponseKey = 'CREDENTIAL' | 'DEVICE';
+
+/**
+ * Which keys may answer each kind of challenge. Passwordless sign-in rests on the phone alone, so
+ * only the credential key — made for phone sign-in and used after local user verification — may
+ * answer it. Push MFA follows a correct password, and the users it is for (policy mode PUSH)
+ * cannot hold a credential, so the device key answers it; a device that does hold a credential
+ * may sign with that instead, as the contract's text says.
+ */
+export const RESPONSE_KEYS: Record<AttemptKind, readonly ResponseKey[]> = {
+  PHONE_SIGN_IN: ['CREDENTIAL'],
+  PUSH_MFA: ['DEVICE', 'CREDENTIAL'],
+};
 
 /** How old a response may be: the user has verified locally just before signing, so a minute is plenty. */
 export const RESPONSE_MAX_AGE_S = 60;
@@ -39,8 +54,8 @@ export interface ChallengeResponseClaims {
   iat: number;
 }
 
-/** Structure and typ, from the message alone: which credential signed it, and for which challenge. Nothing is trusted yet. */
-export function readChallengeResponse(jws: string): { credentialId: string; claims: ChallengeResponseClaims } {
+/** Structure and typ, from the message alone: which key (kid) signed it, and for which challenge. Nothing is trusted yet. */
+export function readChallengeResponse(jws: string): { kid: string; claims: ChallengeResponseClaims } {
   const header = readSignedMessageHeader(jws, { typ: CHALLENGE_RESPONSE_TYP, key: 'kid' });
   let payload: unknown;
   try {
@@ -56,11 +71,11 @@ export function readChallengeResponse(jws: string): { credentialId: string; clai
       `The claim "${issue.path.join('.')}" is not valid (${issue.message}); expected { challengeId (uuid), nonce, decision: approve|deny|report, number (string), uv: pin|biometric|none, iat }.`,
     );
   }
-  return { credentialId: header.kid!, claims: parsed.data };
+  return { kid: header.kid!, claims: parsed.data };
 }
 
 /**
- * Signature (by the registered credential key), then the binding to this challenge (id and
+ * Signature (by the registered key the kid names), then the binding to this challenge (id and
  * nonce, the nonce compared in constant time), then freshness: not older than
  * RESPONSE_MAX_AGE_S, not from the future beyond the clock skew, and not signed before the
  * challenge existed.

@@ -41,6 +41,10 @@ describe('tenant settings', () => {
     ['fraudMuteMinutes', { fraudMuteMinutes: 0 }],
     ['minimumOsVersion.ios', { minimumOsVersion: { ios: 'fifteen' } }],
     ['minimumAppVersion', { minimumAppVersion: '1.2.3.4.5' }],
+    // Versions are compared as numbers: a part longer than six digits would lose precision (and bloat the row).
+    ['minimumOsVersion.ios', { minimumOsVersion: { ios: '1'.repeat(5000) } }],
+    ['minimumOsVersion.android', { minimumOsVersion: { android: '6.1234567' } }],
+    ['minimumAppVersion', { minimumAppVersion: '9'.repeat(50) }],
   ])('refuses %s out of bounds', (path, value) => {
     const result = tenantSettingsSchema.safeParse(value);
     expect(result.success).toBe(false);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { versionSchema } from './versions.js';
 
 /** Tenant prerequisites for push and phone sign-in, with their documented defaults and bounds. */
 export const tenantSettingsSchema = z.object({
@@ -20,11 +21,11 @@ export const tenantSettingsSchema = z.object({
   maxAuthenticatorsPerUser: z.number().int().min(1).max(20).default(5),
   minimumOsVersion: z
     .object({
-      ios: z.string().regex(/^\d+(\.\d+){0,3}$/).default('8.0'),
-      android: z.string().regex(/^\d+(\.\d+){0,3}$/).default('6.0'),
+      ios: versionSchema.default('8.0'),
+      android: versionSchema.default('6.0'),
     })
     .prefault({}),
-  minimumAppVersion: z.string().regex(/^\d+(\.\d+){0,3}$/).nullable().default(null),
+  minimumAppVersion: versionSchema.nullable().default(null),
   failureLockoutThreshold: z.number().int().min(3).max(100).default(10),
   pushRateLimit: z
     .object({

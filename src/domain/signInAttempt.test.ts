@@ -4,11 +4,13 @@ import { type PushFacts, amrFor, browserReason, decide, isFinal, logStatusOf, re
 const now = new Date('2030-01-01T00:00:00Z');
 const ok: PushFacts = {
   now,
+  kind: 'PHONE_SIGN_IN',
   userFound: true,
   disabled: false,
   policyAllows: true,
   pushAllowedByTenant: true,
   hasLiveCredential: true,
+  hasLiveDevice: true,
   lockedUntil: null,
   pushMutedUntil: null,
   rateLimited: false,
@@ -46,6 +48,8 @@ describe('refusalReason', () => {
     expect(refusalReason({ ...ok, pushAllowedByTenant: false })).toBe('PUSH_NOT_ALLOWED');
     expect(refusalReason({ ...ok, policyAllows: false, hasLiveCredential: false })).toBe('NOT_ENABLED_BY_POLICY');
     expect(refusalReason({ ...ok, hasLiveCredential: false })).toBe('NO_CREDENTIAL');
+    expect(refusalReason({ ...ok, kind: 'PUSH_MFA', hasLiveCredential: false })).toBeNull();
+    expect(refusalReason({ ...ok, kind: 'PUSH_MFA', hasLiveCredential: false, hasLiveDevice: false })).toBe('NO_DEVICE');
     expect(refusalReason({ ...ok, lockedUntil: new Date(now.getTime() + 1000) })).toBe('LOCKED_OUT');
     expect(refusalReason({ ...ok, lockedUntil: now })).toBeNull();
     expect(refusalReason({ ...ok, pushMutedUntil: new Date(now.getTime() + 1000) })).toBe('PUSH_MUTED');

@@ -50,6 +50,8 @@ export const REFUSAL_REASONS = [
   'NOT_ENABLED_BY_POLICY',
   'PUSH_NOT_ALLOWED',
   'NO_CREDENTIAL',
+  /** Push MFA: the user has no registered authenticator device to push to. */
+  'NO_DEVICE',
   'LOCKED_OUT',
   'PUSH_MUTED',
   'RATE_LIMITED',
@@ -63,13 +65,18 @@ export type PasswordRequiredReason = (typeof PASSWORD_REQUIRED_REASONS)[number];
 /** What beginSignIn knows about the user before deciding whether to push. */
 export interface PushFacts {
   now: Date;
+  /** PHONE_SIGN_IN goes to phones with a phone sign-in credential; PUSH_MFA to any registered authenticator device. */
+  kind: AttemptKind;
   userFound: boolean;
   disabled: boolean;
   /** The effective policy's mode lets the user sign in with the phone alone (ANY or DEVICE_BASED_PUSH). */
   policyAllows: boolean;
   /** Tenant setting: push notifications are an allowed verification method. */
   pushAllowedByTenant: boolean;
+  /** A phone sign-in credential on a device that is still registered. */
   hasLiveCredential: boolean;
+  /** A registered, non-revoked authenticator device (with or without a credential). */
+  hasLiveDevice: boolean;
   lockedUntil: Date | null;
   pushMutedUntil: Date | null;
   rateLimited: boolean;
@@ -88,7 +95,8 @@ export function refusalReason(f: PushFacts): RefusalReason | null {
   if (f.disabled) return 'USER_DISABLED';
   if (!f.pushAllowedByTenant) return 'PUSH_NOT_ALLOWED';
   if (!f.policyAllows) return 'NOT_ENABLED_BY_POLICY';
-  if (!f.hasLiveCredential) return 'NO_CREDENTIAL';
+  if (f.kind === 'PHONE_SIGN_IN' && !f.hasLiveCredential) return 'NO_CREDENTIAL';
+  if (f.kind === 'PUSH_MFA' && !f.hasLiveDevice) return 'NO_DEVICE';
   if (f.lockedUntil && f.lockedUntil > f.now) return 'LOCKED_OUT';
   if (f.pushMutedUntil && f.pushMutedUntil > f.now) return 'PUSH_MUTED';
   if (f.rateLimited) return 'RATE_LIMITED';

@@ -21,7 +21,12 @@ const PhoneSignInChallengeRef = builder.objectRef<ChallengeView>('PhoneSignInCha
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The challenge id; the `challengeId` claim of the response.' }),
     nonce: t.exposeString('nonce', { description: 'Copy into the `nonce` claim of the response unchanged.' }),
-    kind: t.field({ type: SignInAttemptKindEnum, description: 'Passwordless sign-in, or approval after a password.', resolve: (c) => c.kind }),
+    kind: t.field({
+      type: SignInAttemptKindEnum,
+      description:
+        'PHONE_SIGN_IN (passwordless): sign the response with the phone sign-in credential key, kid = credentialId. PUSH_MFA (after a password): sign it with the device key, kid = deviceId (or with the credential key, if this device has one).',
+      resolve: (c) => c.kind,
+    }),
     userPrincipalName: t.exposeString('userPrincipalName', { description: 'The account signing in.' }),
     appName: t.exposeString('appName', { nullable: true, description: 'The application being signed in to; null where the tenant does not show it.' }),
     location: t.exposeString('location', {
@@ -40,7 +45,7 @@ const PhoneSignInChallengeRef = builder.objectRef<ChallengeView>('PhoneSignInCha
 builder.queryField('pendingPhoneSignInChallenges', (t) =>
   t.field({
     type: [PhoneSignInChallengeRef],
-    description: "Authenticator (polling): every unexpired challenge waiting for this device's user, oldest first. Empty without a live phone sign-in credential.",
+    description: "Authenticator (polling): every unexpired challenge waiting for this device's user that this device may answer, oldest first: PUSH_MFA challenges on any registered device, PHONE_SIGN_IN ones only with a live phone sign-in credential.",
     authScopes: { device: true },
     resolve: (_root, _args, { app, auth }) => pendingChallenges(app, asDevice(auth)),
   }),
@@ -50,7 +55,7 @@ builder.subscriptionField('phoneSignInChallenges', (t) =>
   t.field({
     type: PhoneSignInChallengeRef,
     description:
-      "Authenticator: every pending challenge of this device's user first, then each new one. Needs a live phone sign-in credential on this device. Each connection needs a fresh device assertion in connection_init.",
+      "Authenticator: every pending challenge of this device's user first, then each new one (the same kinds as pendingPhoneSignInChallenges). Delivered at least once, also after a reconnect: de-duplicate by id. Each connection needs a fresh device assertion in connection_init.",
     authScopes: { device: true },
     subscribe: (_root, _args, { app, auth }) => watchChallenges(app, asDevice(auth)),
     resolve: (challenge: ChallengeView) => challenge,
@@ -62,7 +67,7 @@ const RespondInput = builder.inputType('RespondToPhoneSignInChallengeInput', {
   fields: (t) => ({
     response: t.string({
       description:
-        'Compact JWS, header { alg: ES256, typ: "phone-sign-in-response+jwt", kid: <credentialId> }, claims { challengeId, nonce, decision: approve|deny|report, number, uv: pin|biometric|none, iat }, signed by the credential key.',
+        'Compact JWS, header { alg: ES256, typ: "phone-sign-in-response+jwt", kid }, claims { challengeId, nonce, decision: approve|deny|report, number, uv: pin|biometric|none, iat }. For a PHONE_SIGN_IN challenge kid = credentialId and the credential key signs; for PUSH_MFA kid = deviceId and the device key signs (or the credential key, kid = credentialId).',
       validate: responseSchema,
     }),
   }),

@@ -23,7 +23,7 @@ import {
   updateUser,
 } from '../services/directory.js';
 import { builder } from './builder.js';
-import { COMMON_ERRORS } from './errors.js';
+import { COMMON_ERRORS, parseQueryArgument, withPagingErrors } from './errors.js';
 
 export const TenantRef = builder.objectRef<typeof tenants.$inferSelect>('Tenant').implement({
   description: 'An organisation: its own directory, policy and settings, isolated from every other tenant.',
@@ -117,7 +117,7 @@ export const isId = (id: string) => uuidSchema.safeParse(id).success;
 export const PAGE_SIZE = { default: 20, max: 100 } as const;
 
 export const offsetPage = <T>(args: DefaultConnectionArguments, fetch: (page: { limit: number; offset: number }) => Promise<T[]>) =>
-  resolveOffsetConnection({ args, defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max }, fetch);
+  withPagingErrors(() => resolveOffsetConnection({ args, defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max }, fetch));
 
 const searchSchema = z.string().trim().max(256, 'A search text has at most 256 characters.').nullish();
 
@@ -149,11 +149,13 @@ builder.queryFields((t) => ({
     args: {
       search: t.arg.string({
         required: false,
-        description: 'Only users whose user principal name or display name contains this text (ignoring case).',
-        validate: searchSchema,
+        description: 'Only users whose user principal name or display name contains this text (ignoring case); at most 256 characters.',
       }),
     },
-    resolve: (_root, args, { app, auth }) => offsetPage(args, (page) => listUsers(app, callerOf(auth), args.search, page)),
+    resolve: (_root, args, { app, auth }) => {
+      const search = parseQueryArgument(searchSchema, args.search, 'search');
+      return offsetPage(args, (page) => listUsers(app, callerOf(auth), search, page));
+    },
   }),
   user: t.field({
     type: UserRef,
@@ -172,9 +174,12 @@ builder.queryFields((t) => ({
     description: 'Admin: the groups of your tenant, by name (at most 100 a page).',
     authScopes: { admin: true },
     args: {
-      search: t.arg.string({ required: false, description: 'Only groups whose name contains this text (ignoring case).', validate: searchSchema }),
+      search: t.arg.string({ required: false, description: 'Only groups whose name contains this text (ignoring case); at most 256 characters.' }),
     },
-    resolve: (_root, args, { app, auth }) => offsetPage(args, (page) => listGroups(app, callerOf(auth), args.search, page)),
+    resolve: (_root, args, { app, auth }) => {
+      const search = parseQueryArgument(searchSchema, args.search, 'search');
+      return offsetPage(args, (page) => listGroups(app, callerOf(auth), search, page));
+    },
   }),
   group: t.field({
     type: GroupRef,

@@ -1,12 +1,15 @@
+import { PothosValidationError } from '@pothos/core';
 import { InputValidationError } from '@pothos/plugin-validation';
-import { DomainError, ERROR_CODES } from '../domain/errors.js';
+import { GraphQLError } from 'graphql';
+import type { z } from 'zod';
+import { DomainError, ERROR_CODE_DESCRIPTIONS, ERROR_CODES, type ErrorCode } from '../domain/errors.js';
 import { builder } from './builder.js';
 
 export const ErrorCodeEnum = builder.enumType('ErrorCode', {
   description: 'Stable codes of expected failures: branch on these, show the message to people.',
-  values: Object.fromEntries(ERROR_CODES.map((code) => [code, { value: code }])) as Record<
-    (typeof ERROR_CODES)[number],
-    { value: (typeof ERROR_CODES)[number] }
+  values: Object.fromEntries(ERROR_CODES.map((code) => [code, { value: code, description: ERROR_CODE_DESCRIPTIONS[code] }])) as Record<
+    ErrorCode,
+    { value: ErrorCode; description: string }
   >,
 });
 
@@ -55,3 +58,27 @@ builder.objectType(InputValidationError, {
 
 /** The error types every mutation with typed results returns. */
 export const COMMON_ERRORS = [DomainError, InputValidationError];
+
+/** A query's bad argument: queries answer data, not typed-error unions, so the code rides on the GraphQL error. */
+export const badUserInput = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+
+/**
+ * Checks a query argument against its schema, refusing it as BAD_USER_INPUT with the value's path
+ * and what is wrong. (The validation plugin's own error would carry no code.)
+ */
+export function parseQueryArgument<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw badUserInput(`The argument ${[name, ...issue.path.map(String)].join('.')} is not valid: ${issue.message}`);
+}
+
+/** Runs a connection's resolver, turning refused paging arguments (bad cursor, negative first) into BAD_USER_INPUT. */
+export async function withPagingErrors<T>(resolve: () => Promise<T>): Promise<T> {
+  try {
+    return await resolve();
+  } catch (error) {
+    if (!(error instanceof PothosValidationError)) throw error;
+    throw badUserInput(`${error.message.replace(/\.$/, '')}. Page with first or last (0 to 100) and cursors this connection returned.`);
+  }
+}

@@ -1,10 +1,10 @@
 import { type DefaultConnectionArguments, type ResolveCursorConnectionArgs, resolveCursorConnection } from '@pothos/plugin-relay';
-import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import type { auditLogs, signInLogs } from '../db/schema.js';
 import { type IdPage, listAuditLogs, listSignInLogs, logDevice, logUser } from '../services/logs.js';
 import { builder } from './builder.js';
 import { callerOf, PAGE_SIZE, UserRef, uuidSchema } from './directory.js';
+import { badUserInput, parseQueryArgument, withPagingErrors } from './errors.js';
 
 type AuditLogRow = typeof auditLogs.$inferSelect;
 type SignInLogRow = typeof signInLogs.$inferSelect;
@@ -80,27 +80,34 @@ const SignInLogRef = builder.objectRef<SignInLogRow>('SignInLog').implement({
 const CURSOR = /^\d{1,18}$/;
 const parseCursor = (cursor: string | undefined, name: string) => {
   if (cursor === undefined) return undefined;
-  if (!CURSOR.test(cursor)) throw new GraphQLError(`"${name}" is not a cursor of this connection. Use a cursor it returned.`, { extensions: { code: 'BAD_USER_INPUT' } });
+  if (!CURSOR.test(cursor)) throw badUserInput(`"${name}" is not a cursor of this connection. Use a cursor it returned.`);
   return Number(cursor);
 };
 
 /** Newest-first pages over rows numbered by id, whose ids are their cursors. */
 const idPage = <T extends { id: number }>(args: DefaultConnectionArguments, fetch: (page: IdPage) => Promise<T[]>) =>
-  resolveCursorConnection(
-    { args, toCursor: (row: T) => String(row.id), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
-    ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
-      fetch({ before: parseCursor(before, 'before'), after: parseCursor(after, 'after'), limit, inverted }),
+  withPagingErrors(() =>
+    resolveCursorConnection(
+      { args, toCursor: (row: T) => String(row.id), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
+      ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) =>
+        fetch({ before: parseCursor(before, 'before'), after: parseCursor(after, 'after'), limit, inverted }),
+    ),
   );
 
 const shortText = z.string().max(256, 'At most 256 characters.').nullish();
+/** Checked in the resolvers, so a bad filter is a BAD_USER_INPUT error like a bad cursor. */
+const auditLogFilterSchema = z.looseObject({ action: shortText, actorId: shortText, targetType: shortText, targetId: shortText }).nullish();
+const signInLogFilterSchema = z
+  .looseObject({ userId: uuidSchema.nullish(), status: shortText, reasonCode: shortText, method: shortText })
+  .nullish();
 
 const AuditLogFilter = builder.inputType('AuditLogFilter', {
   description: 'Narrows the audit log; every field given must match.',
   fields: (t) => ({
-    action: t.string({ required: false, description: 'Exact action, e.g. "user.create".', validate: shortText }),
-    actorId: t.string({ required: false, description: 'Id of the user or device who acted.', validate: shortText }),
-    targetType: t.string({ required: false, description: 'Kind of target, e.g. USER.', validate: shortText }),
-    targetId: t.string({ required: false, description: 'Id of the target.', validate: shortText }),
+    action: t.string({ required: false, description: 'Exact action, e.g. "user.create".' }),
+    actorId: t.string({ required: false, description: 'Id of the user or device who acted.' }),
+    targetType: t.string({ required: false, description: 'Kind of target, e.g. USER.' }),
+    targetId: t.string({ required: false, description: 'Id of the target.' }),
     result: t.field({ type: ResultEnum, required: false, description: 'SUCCESS or FAILURE.' }),
     from: t.field({ type: 'DateTime', required: false, description: 'Records at or after this time.' }),
     to: t.field({ type: 'DateTime', required: false, description: 'Records before this time.' }),
@@ -110,10 +117,10 @@ const AuditLogFilter = builder.inputType('AuditLogFilter', {
 const SignInLogFilter = builder.inputType('SignInLogFilter', {
   description: 'Narrows the sign-in log; every field given must match.',
   fields: (t) => ({
-    userId: t.id({ required: false, description: 'The user.', validate: uuidSchema.nullish() }),
-    status: t.string({ required: false, description: 'Exact status, e.g. SUCCESS.', validate: shortText }),
-    reasonCode: t.string({ required: false, description: 'Exact reason code, e.g. NUMBER_MISMATCH.', validate: shortText }),
-    method: t.string({ required: false, description: 'Exact method, e.g. TEMPORARY_ACCESS_PASS.', validate: shortText }),
+    userId: t.id({ required: false, description: 'The user id.' }),
+    status: t.string({ required: false, description: 'Exact status, e.g. SUCCESS.' }),
+    reasonCode: t.string({ required: false, description: 'Exact reason code, e.g. NUMBER_MISMATCH.' }),
+    method: t.string({ required: false, description: 'Exact method, e.g. TEMPORARY_ACCESS_PASS.' }),
     from: t.field({ type: 'DateTime', required: false, description: 'Sign-ins started at or after this time.' }),
     to: t.field({ type: 'DateTime', required: false, description: 'Sign-ins started before this time.' }),
   }),
@@ -125,16 +132,19 @@ builder.queryFields((t) => ({
     description: "Admin: your tenant's audit log, newest first (at most 100 a page).",
     authScopes: { admin: true },
     args: { filter: t.arg({ type: AuditLogFilter, required: false, description: 'Only matching records.' }) },
-    resolve: (_root, args, { app, auth }) => idPage(args, (page) => listAuditLogs(app, callerOf(auth).tenantId, args.filter ?? {}, page)),
+    resolve: (_root, args, { app, auth }) => {
+      const filter = parseQueryArgument(auditLogFilterSchema, args.filter, 'filter');
+      return idPage(args, (page) => listAuditLogs(app, callerOf(auth).tenantId, { ...filter }, page));
+    },
   }),
   signInLogs: t.connection({
     type: SignInLogRef,
     description: "Admin: your tenant's sign-in log, newest first (at most 100 a page).",
     authScopes: { admin: true },
     args: { filter: t.arg({ type: SignInLogFilter, required: false, description: 'Only matching records.' }) },
-    resolve: (_root, args, { app, auth }) =>
-      idPage(args, (page) =>
-        listSignInLogs(app, callerOf(auth).tenantId, { ...args.filter, userId: args.filter?.userId == null ? null : String(args.filter.userId) }, page),
-      ),
+    resolve: (_root, args, { app, auth }) => {
+      const filter = parseQueryArgument(signInLogFilterSchema, args.filter && { ...args.filter, userId: args.filter.userId == null ? null : String(args.filter.userId) }, 'filter');
+      return idPage(args, (page) => listSignInLogs(app, callerOf(auth).tenantId, { ...filter }, page));
+    },
   }),
 }));

@@ -78,7 +78,7 @@ const TenantSettingsRef = builder.objectRef<TenantSettings>('TenantSettings').im
       description: `Show where the sign-in comes from on the phone. Default ${D.showGeographicLocation}.`,
     }),
     maxAuthenticatorsPerUser: t.exposeInt('maxAuthenticatorsPerUser', {
-      description: `Authenticator devices one user may register. ${range(S.maxAuthenticatorsPerUser.unwrap(), D.maxAuthenticatorsPerUser)}`,
+      description: `Phones on which one user may have phone sign-in turned on (enablePhoneSignIn refuses one more with TOO_MANY_AUTHENTICATORS). ${range(S.maxAuthenticatorsPerUser.unwrap(), D.maxAuthenticatorsPerUser)}`,
     }),
     minimumOsVersion: t.field({ type: MinimumOsVersionRef, description: 'Oldest operating system per platform.', resolve: (s) => s.minimumOsVersion }),
     minimumAppVersion: t.exposeString('minimumAppVersion', {
@@ -172,7 +172,7 @@ const UpdateTenantSettingsInput = builder.inputType('UpdateTenantSettingsInput',
     showGeographicLocation: t.boolean({ required: false, description: 'Show the location on the phone.' }),
     maxAuthenticatorsPerUser: t.int({
       required: false,
-      description: `Devices per user, ${S.maxAuthenticatorsPerUser.unwrap().minValue} to ${S.maxAuthenticatorsPerUser.unwrap().maxValue}.`,
+      description: `Phones with phone sign-in per user, ${S.maxAuthenticatorsPerUser.unwrap().minValue} to ${S.maxAuthenticatorsPerUser.unwrap().maxValue}.`,
       validate: S.maxAuthenticatorsPerUser.unwrap().nullish(),
     }),
     minimumOsVersion: t.field({ type: MinimumOsVersionInput, required: false, description: 'Minimum OS version changes.' }),

@@ -50,10 +50,18 @@ const PasswordRequiredReasonEnum = builder.enumType('PasswordRequiredReason', {
 });
 
 export const SignInAttemptKindEnum = builder.enumType('SignInAttemptKind', {
-  description: 'What the number-matching request is for.',
+  description: 'What the number-matching request is for, and so which key of the authenticator answers it.',
   values: {
-    PHONE_SIGN_IN: { value: 'PHONE_SIGN_IN', description: 'Passwordless sign-in: the phone is the only factor asked for.' },
-    PUSH_MFA: { value: 'PUSH_MFA', description: 'A second factor after a correct password.' },
+    PHONE_SIGN_IN: {
+      value: 'PHONE_SIGN_IN',
+      description:
+        'Passwordless sign-in: the phone is the only factor asked for. Sent only to phones with phone sign-in enabled; answer with the phone sign-in credential key (kid = credentialId).',
+    },
+    PUSH_MFA: {
+      value: 'PUSH_MFA',
+      description:
+        "A second factor after a correct password (policy mode PUSH). Sent to every registered authenticator of the user; answer with the device key (kid = deviceId), or with the device's phone sign-in credential key if it has one.",
+    },
   } as const,
 });
 
@@ -129,6 +137,15 @@ const DEFAULT_APP_NAME = 'Sign-in page';
 const attemptNotFound = () =>
   new GraphQLError('No sign-in attempt has this id and secret. Start a new sign-in.', { extensions: { code: 'NOT_FOUND' } });
 
+/**
+ * The query's and subscription's arguments. Not validated at the edge: a malformed id or secret
+ * gets the same NOT_FOUND as a wrong one (attemptForSecret), so it learns nothing more.
+ */
+const attemptKeyArgs = builder.args((t) => ({
+  attemptId: t.id({ required: true, description: 'From PhoneSignInStarted or MfaRequired.' }),
+  attemptSecret: t.string({ required: true, description: 'From PhoneSignInStarted or MfaRequired.' }),
+}));
+
 const BeginSignInInput = builder.inputType('BeginSignInInput', {
   description: 'Who is signing in, and to what.',
   fields: (t) => ({
@@ -161,8 +178,7 @@ builder.queryField('signInAttempt', (t) =>
     type: SignInAttemptRef,
     description: 'Poll a sign-in attempt. A wrong secret is NOT_FOUND, exactly like an unknown id.',
     args: {
-      attemptId: t.arg.id({ required: true, description: 'From PhoneSignInStarted or MfaRequired.', validate: attemptIdSchema }),
-      attemptSecret: t.arg.string({ required: true, description: 'From PhoneSignInStarted or MfaRequired.', validate: attemptSecretSchema }),
+      ...attemptKeyArgs,
     },
     resolve: async (_root, { attemptId, attemptSecret }, { app }) => {
       const attempt = await readAttempt(app, String(attemptId), attemptSecret);
@@ -178,8 +194,7 @@ builder.subscriptionField('signInAttempt', (t) =>
     description:
       'Follow a sign-in attempt: its state now, then every change, ending after a final status. Expiry is sent when it happens. A wrong secret is NOT_FOUND.',
     args: {
-      attemptId: t.arg.id({ required: true, description: 'From PhoneSignInStarted or MfaRequired.', validate: attemptIdSchema }),
-      attemptSecret: t.arg.string({ required: true, description: 'From PhoneSignInStarted or MfaRequired.', validate: attemptSecretSchema }),
+      ...attemptKeyArgs,
     },
     subscribe: async (_root, { attemptId, attemptSecret }, { app }) => {
       const stream = await watchAttempt(app, String(attemptId), attemptSecret);

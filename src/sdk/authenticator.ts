@@ -85,7 +85,12 @@ export class AuthenticatorKeys {
       .sign(this.credentialKey.privateKey);
   }
 
-  /** Answers a challenge; sign only after local user verification (PIN or biometric). */
+  /**
+   * Answers a challenge; sign only after local user verification (PIN or biometric). A
+   * PHONE_SIGN_IN challenge is signed with the credential key (the default); a PUSH_MFA
+   * challenge with the device key (`key: 'device'`, kid = deviceId), or with the credential key
+   * when the device has one.
+   */
   challengeResponse(o: {
     challengeId: string;
     nonce: string;
@@ -93,11 +98,16 @@ export class AuthenticatorKeys {
     number: string;
     uv: UserVerification;
     now?: Date;
+    key?: 'credential' | 'device';
   }): Promise<string> {
-    if (!this.credentialKey || !this.credentialId) throw new Error('Enable phone sign-in first: no credential key.');
+    const signer =
+      o.key === 'device'
+        ? { kid: this.deviceId, key: this.deviceKey, missing: 'Activate first: no device id.' }
+        : { kid: this.credentialId, key: this.credentialKey, missing: 'Enable phone sign-in first: no credential key.' };
+    if (!signer.kid || !signer.key) throw new Error(signer.missing);
     return new SignJWT({ challengeId: o.challengeId, nonce: o.nonce, decision: o.decision, number: o.number, uv: o.uv })
-      .setProtectedHeader({ alg: ALG, typ: 'phone-sign-in-response+jwt', kid: this.credentialId })
+      .setProtectedHeader({ alg: ALG, typ: 'phone-sign-in-response+jwt', kid: signer.kid })
       .setIssuedAt(seconds(o.now ?? new Date()))
-      .sign(this.credentialKey.privateKey);
+      .sign(signer.key.privateKey);
   }
 }

@@ -35,3 +35,7 @@ export async function audit(tx: Executor, entry: AuditEntry): Promise<void> {
     after: entry.after ?? null,
   });
 }
+
+/** Writes the audit record of a signed-in user (an admin, mostly) acting on their own tenant. */
+export const auditByUser = (tx: Executor, caller: { tenantId: string; userId: string }, entry: Omit<AuditEntry, 'tenantId' | 'actor'>) =>
+  audit(tx, { ...entry, tenantId: caller.tenantId, actor: { type: 'USER', id: caller.userId } });

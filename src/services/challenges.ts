@@ -1,9 +1,9 @@
-import { and, asc, eq, gt, ne } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { devices, phoneSignInCredentials, signInAttempts, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
-import { readChallengeResponse, verifyChallengeResponse } from '../domain/challengeResponse.js';
+import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, countsAsFailure, decide, amrFor } from '../domain/signInAttempt.js';
@@ -20,7 +20,6 @@ import {
   attemptView,
   auditOutcome,
   expireAttempts,
-  hasLiveCredential,
   raiseAlert,
   recordFailure,
   transition,
@@ -57,9 +56,29 @@ function challengeView(attempt: Attempt, userPrincipalName: string, settings: Te
   };
 }
 
-/** Pending, unexpired challenges of the device's user (one, or all), if this device may see them. */
-async function pendingFor(app: App, auth: DeviceAuth, challengeId?: string): Promise<ChallengeView[]> {
-  if (!(await hasLiveCredential(app.db, auth.userId, auth.deviceId))) return [];
+/**
+ * The kinds of challenge this device may see and answer now (RESPONSE_KEYS): push MFA while it
+ * is registered to the user and not revoked, passwordless sign-in only while it also holds a
+ * live phone sign-in credential. Re-read on every delivery: a removal takes effect at once.
+ */
+async function visibleKinds(db: Executor, auth: DeviceAuth): Promise<AttemptKind[]> {
+  const [device] = await db
+    .select({ credentialId: phoneSignInCredentials.id })
+    .from(devices)
+    .leftJoin(
+      phoneSignInCredentials,
+      and(eq(phoneSignInCredentials.deviceId, devices.id), eq(phoneSignInCredentials.userId, auth.userId), isNull(phoneSignInCredentials.revokedAt)),
+    )
+    .where(and(eq(devices.id, auth.deviceId), eq(devices.userId, auth.userId), isNull(devices.revokedAt)));
+  if (!device) return [];
+  const keys: ResponseKey[] = device.credentialId ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
+  return (Object.keys(RESPONSE_KEYS) as AttemptKind[]).filter((kind) => RESPONSE_KEYS[kind].some((key) => keys.includes(key)));
+}
+
+/** Pending, unexpired challenges of the device's user that this device may see (visibleKinds). */
+async function pendingFor(app: App, auth: DeviceAuth): Promise<ChallengeView[]> {
+  const kinds = await visibleKinds(app.db, auth);
+  if (kinds.length === 0) return [];
   const rows = await app.db
     .select({ attempt: signInAttempts, userPrincipalName: users.userPrincipalName })
     .from(signInAttempts)
@@ -69,7 +88,7 @@ async function pendingFor(app: App, auth: DeviceAuth, challengeId?: string): Pro
         eq(signInAttempts.userId, auth.userId),
         eq(signInAttempts.status, 'PENDING'),
         gt(signInAttempts.expiresAt, app.clock.now()),
-        challengeId === undefined ? undefined : eq(signInAttempts.id, challengeId),
+        inArray(signInAttempts.kind, kinds),
       ),
     )
     .orderBy(asc(signInAttempts.createdAt));
@@ -82,21 +101,19 @@ async function pendingFor(app: App, auth: DeviceAuth, challengeId?: string): Pro
 export const pendingChallenges = (app: App, auth: DeviceAuth) => pendingFor(app, auth);
 
 /**
- * Every pending challenge from the database, then each new one as it is pushed, re-read and
- * re-checked (the device must still hold a live credential). A challenge is sent once per
- * subscription; a new subscription sends the pending ones again.
+ * Every pending challenge from the database, then each new one as it is pushed or found by a
+ * periodic re-read, re-checked each time (visibleKinds). A challenge is sent once per
+ * subscription; a new subscription sends the pending ones again. Events carry only an id, which
+ * is not trusted: every delivery is a fresh read of what this device may see.
  */
 export function watchChallenges(app: App, auth: DeviceAuth): AsyncIterable<ChallengeView> {
-  const sent = new Set<string>();
-  const unsent = (views: ChallengeView[]) => {
-    const fresh = views.filter((v) => !sent.has(v.id));
-    for (const v of fresh) sent.add(v.id);
-    return fresh;
-  };
+  const pending = () => pendingFor(app, auth);
   return replayThenFollow({
     live: app.events.subscribe('userChallenge', auth.userId),
-    replay: async () => unsent(await pendingFor(app, auth)),
-    follow: async ({ challengeId }) => (sent.has(challengeId) ? [] : unsent(await pendingFor(app, auth, challengeId))),
+    replay: pending,
+    follow: pending,
+    key: (challenge) => challenge.id,
+    resync: app.liveResync,
   });
 }
 
@@ -123,10 +140,42 @@ const asDomainError = (error: unknown) =>
 const uuid = z.uuid();
 const CREDENTIAL_NOT_USABLE =
   'The response is not signed by a live phone sign-in credential of this device: enable phone sign-in in the app again.';
+const KEY_NOT_ACCEPTED: Record<AttemptKind, string> = {
+  PHONE_SIGN_IN:
+    'A PHONE_SIGN_IN challenge must be answered with the phone sign-in credential key (kid = credentialId), not the device key: enable phone sign-in in the app.',
+  PUSH_MFA: 'A PUSH_MFA challenge must be answered with this device\'s key (kid = deviceId) or its phone sign-in credential key (kid = credentialId).',
+};
+
+/** The registered key a response's kid names, if it is this device's own and live: its device key, or its credential key. */
+async function responseKey(db: Executor, auth: DeviceAuth, kid: string) {
+  if (!uuid.safeParse(kid).success) return null;
+  if (kid === auth.deviceId) {
+    const [device] = await db
+      .select({ id: devices.id, jwk: devices.publicJwk, thumbprint: devices.keyThumbprint })
+      .from(devices)
+      .where(and(eq(devices.id, kid), eq(devices.userId, auth.userId), isNull(devices.revokedAt)));
+    return device ? { type: 'DEVICE' as const, key: device } : null;
+  }
+  const [credential] = await db
+    .select({ id: phoneSignInCredentials.id, jwk: phoneSignInCredentials.publicJwk })
+    .from(phoneSignInCredentials)
+    .innerJoin(devices, eq(devices.id, phoneSignInCredentials.deviceId))
+    .where(
+      and(
+        eq(phoneSignInCredentials.id, kid),
+        eq(phoneSignInCredentials.deviceId, auth.deviceId),
+        eq(phoneSignInCredentials.userId, auth.userId),
+        isNull(phoneSignInCredentials.revokedAt),
+        isNull(devices.revokedAt),
+      ),
+    );
+  return credential ? { type: 'CREDENTIAL' as const, key: { ...credential, thumbprint: await jwkThumbprint(credential.jwk) } } : null;
+}
 
 /**
  * Answers a challenge with a signed response, checked in the contract's order: structure and
- * typ; the credential (kid) is this device's, live, and the challenge's user's; signature;
+ * typ; the key (kid) is this device's, live, the challenge's user's, and one that may answer
+ * this kind of challenge (RESPONSE_KEYS); signature;
  * challenge id and nonce; freshness; decision. The state change is one compare-and-set, so of
  * concurrent answers exactly one moves the attempt; a replay (or a late answer) gets the stored
  * outcome. Null when the challenge is unknown to this device, as for an unknown id.
@@ -140,32 +189,19 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
     throw asDomainError(error);
   }
 
-  if (!uuid.safeParse(read.credentialId).success) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
-  const [credential] = await app.db
-    .select({ credential: phoneSignInCredentials, deviceRevokedAt: devices.revokedAt })
-    .from(phoneSignInCredentials)
-    .innerJoin(devices, eq(devices.id, phoneSignInCredentials.deviceId))
-    .where(eq(phoneSignInCredentials.id, read.credentialId));
-  if (
-    !credential ||
-    credential.credential.deviceId !== auth.deviceId ||
-    credential.credential.userId !== auth.userId ||
-    credential.credential.revokedAt !== null ||
-    credential.deviceRevokedAt !== null
-  ) {
-    throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
-  }
+  const signer = await responseKey(app.db, auth, read.kid);
+  if (!signer) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
   const [attempt] = await app.db
     .select()
     .from(signInAttempts)
-    .where(and(eq(signInAttempts.id, read.claims.challengeId), eq(signInAttempts.userId, credential.credential.userId)));
+    .where(and(eq(signInAttempts.id, read.claims.challengeId), eq(signInAttempts.userId, auth.userId)));
   if (!attempt) return null;
+  if (!RESPONSE_KEYS[attempt.kind].includes(signer.type)) throw new DomainError('CREDENTIAL_NOT_USABLE', KEY_NOT_ACCEPTED[attempt.kind], 'response');
   const settings = await loadTenantSettings(app.db, attempt.tenantId);
 
   let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
   try {
-    const { publicJwk } = credential.credential;
-    claims = await verifyChallengeResponse(response, { id: credential.credential.id, jwk: publicJwk, thumbprint: await jwkThumbprint(publicJwk) }, attempt, now);
+    claims = await verifyChallengeResponse(response, signer.key, attempt, now);
   } catch (error) {
     if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE' && attempt.status === 'PENDING') {
       // A forged answer to a live challenge counts against the user, like a wrong number.

@@ -6,7 +6,7 @@ import { domainOf } from '../domain/names.js';
 import type { PolicyTarget } from '../domain/policy.js';
 import { DEFAULT_TENANT_SETTINGS } from '../domain/settings.js';
 import type { App } from './app.js';
-import { type Actor, audit } from './audit.js';
+import { type Actor, audit, auditByUser } from './audit.js';
 import { hashPassword } from './passwords.js';
 
 export interface CreateTenantInput {
@@ -16,6 +16,10 @@ export interface CreateTenantInput {
   adminPassword: string;
 }
 
+/** A domain is owned by one tenant only, whether primary or federated. */
+export const domainTaken = (domain: string) =>
+  new DomainError('ALREADY_EXISTS', `The domain "${domain}" already belongs to a tenant. Choose another domain.`, 'domain');
+
 /** Creates a tenant with its primary domain and its first admin, all or nothing. */
 export async function createTenant(app: App, actor: Actor, input: CreateTenantInput) {
   if (domainOf(input.adminUserPrincipalName) !== input.domain) {
@@ -23,10 +27,10 @@ export async function createTenant(app: App, actor: Actor, input: CreateTenantIn
   }
   const passwordHash = await hashPassword(input.adminPassword);
   return app.db.transaction(async (tx) => {
-    const [taken] = await tx.select({ domain: tenantDomains.domain }).from(tenantDomains).where(eq(tenantDomains.domain, input.domain));
-    if (taken) throw new DomainError('ALREADY_EXISTS', `The domain "${input.domain}" already belongs to a tenant. Choose another domain.`, 'domain');
     const [tenant] = await tx.insert(tenants).values({ name: input.name, settings: DEFAULT_TENANT_SETTINGS }).returning();
-    await tx.insert(tenantDomains).values({ domain: input.domain, tenantId: tenant!.id });
+    // Claimed by the insert itself (not a prior read), so two tenants racing for one domain get one winner and one typed refusal.
+    const [claimed] = await tx.insert(tenantDomains).values({ domain: input.domain, tenantId: tenant!.id }).onConflictDoNothing().returning();
+    if (!claimed) throw domainTaken(input.domain);
     const [admin] = await tx
       .insert(users)
       .values({
@@ -49,7 +53,6 @@ export interface AdminCaller {
   userId: string;
 }
 
-const actorOf = (caller: AdminCaller): Actor => ({ type: 'USER', id: caller.userId });
 
 type UserRow = typeof users.$inferSelect;
 type GroupRow = typeof groups.$inferSelect;
@@ -69,11 +72,14 @@ export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${
 /** A LIKE pattern matching `text` anywhere. */
 const containsPattern = (text: string) => `%${escapeLike(text)}%`;
 
-const userNotFound = (field: string) => new DomainError('NOT_FOUND', 'No such user in your tenant. Check the id.', field);
+export const userNotFound = (field: string) => new DomainError('NOT_FOUND', 'No such user in your tenant. Check the id.', field);
 const groupNotFound = (field: string) => new DomainError('NOT_FOUND', 'No such group in your tenant. Check the id.', field);
 
-/** Locks the tenant row so concurrent admin-role changes see each other (last-admin rule). */
-async function lockTenant(tx: Executor, tenantId: string) {
+/**
+ * Locks the tenant row so concurrent changes that must see each other do: admin-role changes (the
+ * last-admin rule), and the policy against deletions of the groups and users it names.
+ */
+export async function lockTenant(tx: Executor, tenantId: string) {
   await tx.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId)).for('update');
 }
 
@@ -135,7 +141,7 @@ export async function createUser(app: App, caller: AdminCaller, input: CreateUse
       .onConflictDoNothing()
       .returning();
     if (!created) throw new DomainError('ALREADY_EXISTS', `A user named "${input.userPrincipalName}" already exists. Choose another name.`, 'userPrincipalName');
-    await audit(tx, { tenantId: caller.tenantId, actor: actorOf(caller), action: 'user.create', targetType: 'USER', targetId: created.id, after: userSnapshot(created) });
+    await auditByUser(tx, caller, { action: 'user.create', targetType: 'USER', targetId: created.id, after: userSnapshot(created) });
     return created;
   });
 }
@@ -175,9 +181,7 @@ export async function updateUser(app: App, caller: AdminCaller, input: UpdateUse
       await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, before.id), isNull(sessions.revokedAt)));
       revokedDevices = await liveDeviceIds(tx, before.id);
     }
-    await audit(tx, {
-      tenantId: caller.tenantId,
-      actor: actorOf(caller),
+    await auditByUser(tx, caller, {
       action: 'user.update',
       targetType: 'USER',
       targetId: before.id,
@@ -202,7 +206,7 @@ export async function deleteUser(app: App, caller: AdminCaller, userId: string) 
     const deviceIds = await liveDeviceIds(tx, user.id);
     await removeUserFromPolicy(tx, caller, user.id);
     await tx.delete(users).where(eq(users.id, user.id));
-    await audit(tx, { tenantId: caller.tenantId, actor: actorOf(caller), action: 'user.delete', targetType: 'USER', targetId: user.id, before: userSnapshot(user) });
+    await auditByUser(tx, caller, { action: 'user.delete', targetType: 'USER', targetId: user.id, before: userSnapshot(user) });
     return deviceIds;
   });
   closeDeviceConnections(app, revokedDevices);
@@ -218,9 +222,7 @@ async function removeUserFromPolicy(tx: Executor, caller: AdminCaller, userId: s
   const excludeTargets = policy.excludeTargets.filter(keep);
   if (includeTargets.length === policy.includeTargets.length && excludeTargets.length === policy.excludeTargets.length) return;
   await tx.update(phoneSignInPolicies).set({ includeTargets, excludeTargets }).where(eq(phoneSignInPolicies.tenantId, caller.tenantId));
-  await audit(tx, {
-    tenantId: caller.tenantId,
-    actor: actorOf(caller),
+  await auditByUser(tx, caller, {
     action: 'policy.update',
     targetType: 'PHONE_SIGN_IN_POLICY',
     targetId: caller.tenantId,
@@ -256,13 +258,15 @@ export async function createGroup(app: App, caller: AdminCaller, input: { name: 
       .onConflictDoNothing()
       .returning();
     if (!group) throw new DomainError('ALREADY_EXISTS', `A group named "${input.name}" already exists. Choose another name.`, 'name');
-    await audit(tx, { tenantId: caller.tenantId, actor: actorOf(caller), action: 'group.create', targetType: 'GROUP', targetId: group.id, after: { name: group.name } });
+    await auditByUser(tx, caller, { action: 'group.create', targetType: 'GROUP', targetId: group.id, after: { name: group.name } });
     return group;
   });
 }
 
-async function findGroup(tx: Executor, tenantId: string, groupId: string) {
-  const [group] = await tx.select().from(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, groupId)));
+/** One group of the tenant; `share` holds it until commit, so it cannot be deleted under a membership change. */
+async function findGroup(tx: Executor, tenantId: string, groupId: string, lock?: 'share') {
+  const query = tx.select().from(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, groupId)));
+  const [group] = await (lock ? query.for(lock) : query);
   return group;
 }
 
@@ -272,6 +276,7 @@ async function findGroup(tx: Executor, tenantId: string, groupId: string) {
  */
 export async function deleteGroup(app: App, caller: AdminCaller, groupId: string) {
   return app.db.transaction(async (tx) => {
+    await lockTenant(tx, caller.tenantId);
     const group = await findGroup(tx, caller.tenantId, groupId);
     if (!group) throw groupNotFound('id');
     const [policy] = await tx.select().from(phoneSignInPolicies).where(eq(phoneSignInPolicies.tenantId, caller.tenantId)).for('update');
@@ -281,7 +286,7 @@ export async function deleteGroup(app: App, caller: AdminCaller, groupId: string
     }
     const memberIds = (await tx.select({ userId: groupMembers.userId }).from(groupMembers).where(eq(groupMembers.groupId, group.id))).map((m) => m.userId);
     await tx.delete(groups).where(eq(groups.id, group.id));
-    await audit(tx, { tenantId: caller.tenantId, actor: actorOf(caller), action: 'group.delete', targetType: 'GROUP', targetId: group.id, before: { name: group.name, memberIds } });
+    await auditByUser(tx, caller, { action: 'group.delete', targetType: 'GROUP', targetId: group.id, before: { name: group.name, memberIds } });
     return group.id;
   });
 }
@@ -289,7 +294,8 @@ export async function deleteGroup(app: App, caller: AdminCaller, groupId: string
 /** Checks that every id names a user of the tenant; all or nothing. */
 async function requireUsers(tx: Executor, tenantId: string, userIds: readonly string[]) {
   const found = new Set(
-    (await tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, [...userIds])))).map((u) => u.id),
+    // Shared locks: a user deleted meanwhile must not turn the insert below into a foreign-key error.
+    (await tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, [...userIds]))).for('share')).map((u) => u.id),
   );
   const missing = userIds.find((id) => !found.has(id));
   if (missing) throw new DomainError('NOT_FOUND', `No user with id "${missing}" in your tenant. Nothing was changed.`, 'userIds');
@@ -303,7 +309,7 @@ export interface GroupMembersInput {
 /** Adds users to a group; users already in it are left as they are. */
 export async function addGroupMembers(app: App, caller: AdminCaller, input: GroupMembersInput) {
   return app.db.transaction(async (tx) => {
-    const group = await findGroup(tx, caller.tenantId, input.groupId);
+    const group = await findGroup(tx, caller.tenantId, input.groupId, 'share');
     if (!group) throw groupNotFound('groupId');
     const userIds = [...new Set(input.userIds)];
     await requireUsers(tx, caller.tenantId, userIds);
@@ -312,9 +318,7 @@ export async function addGroupMembers(app: App, caller: AdminCaller, input: Grou
       .values(userIds.map((userId) => ({ groupId: group.id, userId, createdAt: app.clock.now() })))
       .onConflictDoNothing()
       .returning({ userId: groupMembers.userId });
-    await audit(tx, {
-      tenantId: caller.tenantId,
-      actor: actorOf(caller),
+    await auditByUser(tx, caller, {
       action: 'group.addMembers',
       targetType: 'GROUP',
       targetId: group.id,
@@ -327,7 +331,7 @@ export async function addGroupMembers(app: App, caller: AdminCaller, input: Grou
 /** Removes users from a group; ids of tenant users who are not members are ignored. */
 export async function removeGroupMembers(app: App, caller: AdminCaller, input: GroupMembersInput) {
   return app.db.transaction(async (tx) => {
-    const group = await findGroup(tx, caller.tenantId, input.groupId);
+    const group = await findGroup(tx, caller.tenantId, input.groupId, 'share');
     if (!group) throw groupNotFound('groupId');
     const userIds = [...new Set(input.userIds)];
     await requireUsers(tx, caller.tenantId, userIds);
@@ -335,9 +339,7 @@ export async function removeGroupMembers(app: App, caller: AdminCaller, input: G
       .delete(groupMembers)
       .where(and(eq(groupMembers.groupId, group.id), inArray(groupMembers.userId, userIds)))
       .returning({ userId: groupMembers.userId });
-    await audit(tx, {
-      tenantId: caller.tenantId,
-      actor: actorOf(caller),
+    await auditByUser(tx, caller, {
       action: 'group.removeMembers',
       targetType: 'GROUP',
       targetId: group.id,

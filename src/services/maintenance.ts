@@ -1,5 +1,6 @@
 import type { App } from './app.js';
 import { forgetExpiredAssertionIds } from './devices.js';
+import { forgetExpiredActivationCodes } from './registration.js';
 import { expireAttempts } from './signIn.js';
 
 /**
@@ -8,5 +9,6 @@ import { expireAttempts } from './signIn.js';
  */
 export async function runMaintenance(app: App): Promise<void> {
   await forgetExpiredAssertionIds(app);
+  await forgetExpiredActivationCodes(app);
   await expireAttempts(app);
 }

@@ -5,8 +5,8 @@ import { DomainError } from '../domain/errors.js';
 import { type EffectivePolicy, type PhoneSignInPolicy, type PolicyTarget, allowsPhoneSignIn, effectivePolicy } from '../domain/policy.js';
 import { type TenantSettings, tenantSettingsSchema } from '../domain/settings.js';
 import type { App } from './app.js';
-import { audit } from './audit.js';
-import type { AdminCaller } from './directory.js';
+import { auditByUser } from './audit.js';
+import { type AdminCaller, lockTenant } from './directory.js';
 
 /** A tenant's settings, with defaults filled in for anything added since they were saved. */
 export async function loadTenantSettings(db: Executor, tenantId: string): Promise<TenantSettings> {
@@ -64,6 +64,9 @@ async function requireTargets(tx: Executor, tenantId: string, targets: readonly 
 /** Saves the tenant's phone sign-in policy; from now on the legacy switch no longer applies. */
 export async function updatePhoneSignInPolicy(app: App, caller: AdminCaller, input: PhoneSignInPolicy) {
   return app.db.transaction(async (tx) => {
+    // Serialised with deleteGroup and deleteUser: a group deleted between this check and the save
+    // would leave a dangling target (and a dangling exclusion silently widens the policy).
+    await lockTenant(tx, caller.tenantId);
     await requireTargets(tx, caller.tenantId, input.includeTargets, 'includeTargets');
     await requireTargets(tx, caller.tenantId, input.excludeTargets, 'excludeTargets');
     const [before] = await tx.select().from(phoneSignInPolicies).where(eq(phoneSignInPolicies.tenantId, caller.tenantId)).for('update');
@@ -72,9 +75,7 @@ export async function updatePhoneSignInPolicy(app: App, caller: AdminCaller, inp
       .insert(phoneSignInPolicies)
       .values({ tenantId: caller.tenantId, ...values })
       .onConflictDoUpdate({ target: phoneSignInPolicies.tenantId, set: values });
-    await audit(tx, {
-      tenantId: caller.tenantId,
-      actor: { type: 'USER', id: caller.userId },
+    await auditByUser(tx, caller, {
       action: 'policy.update',
       targetType: 'PHONE_SIGN_IN_POLICY',
       targetId: caller.tenantId,
@@ -98,9 +99,7 @@ export async function setLegacyPhoneSignInPolicy(app: App, caller: AdminCaller, 
       );
     }
     await tx.update(tenants).set({ legacyPhoneSignInEnabled: enabled }).where(eq(tenants.id, caller.tenantId));
-    await audit(tx, {
-      tenantId: caller.tenantId,
-      actor: { type: 'USER', id: caller.userId },
+    await auditByUser(tx, caller, {
       action: 'policy.setLegacy',
       targetType: 'TENANT',
       targetId: caller.tenantId,

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, isNull, ne } from 'drizzle-orm';
+import { and, asc, count, eq, gt, isNull, lt, ne } from 'drizzle-orm';
 import { activationCodes, devices, phoneSignInCredentials, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
@@ -82,6 +82,8 @@ export async function beginAuthenticatorRegistration(app: App, caller: UserCalle
       const activationCode = randomSecret(ACTIVATION_CODE_BYTES);
       const now = app.clock.now();
       const expiresAt = addSeconds(now, ACTIVATION_CODE_LIFETIME_S);
+      // A new link replaces the user's unused ones: one live code per user, however often the page is reloaded.
+      await tx.delete(activationCodes).where(and(eq(activationCodes.userId, caller.userId), isNull(activationCodes.usedAt)));
       const [row] = await tx
         .insert(activationCodes)
         .values({ tenantId: caller.tenantId, userId: caller.userId, codeHash: sha256(activationCode), expiresAt, createdAt: now })
@@ -164,7 +166,7 @@ export async function activateAuthenticator(app: App, input: ActivateAuthenticat
         const [spent] = await tx
           .update(activationCodes)
           .set({ usedAt: now })
-          .where(and(eq(activationCodes.id, code.id), isNull(activationCodes.usedAt)))
+          .where(and(eq(activationCodes.id, code.id), isNull(activationCodes.usedAt), gt(activationCodes.expiresAt, now)))
           .returning({ id: activationCodes.id });
         if (!spent) throw new DomainError('ACTIVATION_CODE_USED', `This activation code was already used to activate a device. ${startAgain}`, 'activationCode');
         const [device] = await tx
@@ -354,4 +356,9 @@ export async function removeAuthenticationMethod(app: App, caller: UserCaller, m
   }
   await app.events.publish('deviceRevoked', { deviceId: removed.id });
   return removed;
+}
+
+/** Forgets activation codes that have expired: they can no longer be used, and say nothing the audit log does not. */
+export async function forgetExpiredActivationCodes(app: App): Promise<void> {
+  await app.db.delete(activationCodes).where(lt(activationCodes.expiresAt, app.clock.now()));
 }

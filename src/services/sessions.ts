@@ -31,8 +31,8 @@ const MFA_UNAVAILABLE: Partial<Record<RefusalReason, string>> = {
  * Password sign-in ("use your password instead"). An unknown user and a wrong password are
  * answered alike, in like time. A federated domain is sent to its identity provider. A user
  * whose effective policy mode is PUSH gets the number-matching push as a second factor
- * (MfaRequired), redeemed with completeSignIn; without a phone credential there is no push to
- * send, and the password alone signs them in, as it does everyone else.
+ * (MfaRequired) on every registered authenticator device — such users cannot hold a phone
+ * sign-in credential, so the device key answers it — redeemed with completeSignIn.
  */
 export async function signInWithPassword(
   app: App,
@@ -93,7 +93,9 @@ export async function signInWithPassword(
       // The row lock serialises this with beginSignIn and other password sign-ins of the user.
       const [locked] = await tx.select().from(users).where(eq(users.id, user.id)).for('update');
       const refusal = await pushRefusal(tx, locked!, settings, 'PUSH_MFA', now);
-      if (refusal === 'NO_CREDENTIAL' || refusal === 'PUSH_NOT_ALLOWED') return null;
+      // No device to push to (or pushes turned off for the tenant): the password alone signs the
+      // user in. The policy enables phone methods; it does not mandate a second factor.
+      if (refusal === 'NO_DEVICE' || refusal === 'PUSH_NOT_ALLOWED') return null;
       if (refusal) return { refusal };
       const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked!, settings, context: input, location: location ?? UNKNOWN_LOCATION, now });
       outbox.challenge(user.id, started.attemptId);

@@ -3,8 +3,8 @@ import { tenantDomains, tenants, users } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { type TenantSettings, tenantSettingsSchema } from '../domain/settings.js';
 import type { App } from './app.js';
-import { audit } from './audit.js';
-import { type AdminCaller, escapeLike } from './directory.js';
+import { auditByUser } from './audit.js';
+import { type AdminCaller, domainTaken, escapeLike } from './directory.js';
 import { loadTenantSettings } from './policy.js';
 
 /** A partial change to tenant settings: absent fields keep their value, nested objects merge. */
@@ -45,7 +45,7 @@ export async function updateTenantSettings(app: App, caller: AdminCaller, patch:
     const before = tenantSettingsSchema.parse(tenant!.settings);
     const after = mergeSettings(before, patch);
     await tx.update(tenants).set({ settings: after }).where(eq(tenants.id, caller.tenantId));
-    await audit(tx, { tenantId: caller.tenantId, actor: { type: 'USER', id: caller.userId }, action: 'settings.update', targetType: 'TENANT', targetId: caller.tenantId, before, after });
+    await auditByUser(tx, caller, { action: 'settings.update', targetType: 'TENANT', targetId: caller.tenantId, before, after });
     return after;
   });
 }
@@ -66,10 +66,8 @@ export async function addFederatedDomain(app: App, caller: AdminCaller, input: {
       .values({ domain: input.domain, tenantId: caller.tenantId, federationSignInUrl: input.signInUrl, createdAt: app.clock.now() })
       .onConflictDoNothing()
       .returning();
-    if (!row) throw new DomainError('ALREADY_EXISTS', `The domain "${input.domain}" already belongs to a tenant. Choose another domain.`, 'domain');
-    await audit(tx, {
-      tenantId: caller.tenantId,
-      actor: { type: 'USER', id: caller.userId },
+    if (!row) throw domainTaken(input.domain);
+    await auditByUser(tx, caller, {
       action: 'domain.addFederated',
       targetType: 'DOMAIN',
       targetId: row.domain,
@@ -95,9 +93,7 @@ export async function removeFederatedDomain(app: App, caller: AdminCaller, domai
       throw new DomainError('IN_USE', `${inDomain!.n} user(s) still have names in "${domain}". Rename or delete them first.`, 'domain');
     }
     await tx.delete(tenantDomains).where(eq(tenantDomains.domain, domain));
-    await audit(tx, {
-      tenantId: caller.tenantId,
-      actor: { type: 'USER', id: caller.userId },
+    await auditByUser(tx, caller, {
       action: 'domain.removeFederated',
       targetType: 'DOMAIN',
       targetId: domain,

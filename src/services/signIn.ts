@@ -116,19 +116,21 @@ export async function transition(
 }
 
 /** Whether a user has a phone sign-in credential on a device that is still registered. */
-export async function hasLiveCredential(db: Executor, userId: string, deviceId?: string): Promise<boolean> {
+async function hasLiveCredential(db: Executor, userId: string): Promise<boolean> {
   const [row] = await db
     .select({ n: count() })
     .from(phoneSignInCredentials)
     .innerJoin(devices, eq(devices.id, phoneSignInCredentials.deviceId))
-    .where(
-      and(
-        eq(phoneSignInCredentials.userId, userId),
-        isNull(phoneSignInCredentials.revokedAt),
-        isNull(devices.revokedAt),
-        deviceId === undefined ? undefined : eq(devices.id, deviceId),
-      ),
-    );
+    .where(and(eq(phoneSignInCredentials.userId, userId), isNull(phoneSignInCredentials.revokedAt), isNull(devices.revokedAt)));
+  return (row?.n ?? 0) > 0;
+}
+
+/** Whether a user has a registered authenticator device that is not revoked (push MFA goes there). */
+async function hasLiveDevice(db: Executor, userId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(devices)
+    .where(and(eq(devices.userId, userId), isNull(devices.revokedAt)));
   return (row?.n ?? 0) > 0;
 }
 
@@ -158,11 +160,13 @@ export async function pushRefusal(
     .where(and(eq(signInAttempts.userId, user.id), gt(signInAttempts.createdAt, windowStart)));
   return refusalReason({
     now,
+    kind,
     userFound: true,
     disabled: user.disabled,
     pushAllowedByTenant: settings.pushNotificationsAllowed,
     policyAllows: kind === 'PHONE_SIGN_IN' ? allowsPhoneSignIn(policy) : allowsPushMfa(policy),
     hasLiveCredential: await hasLiveCredential(tx, user.id),
+    hasLiveDevice: await hasLiveDevice(tx, user.id),
     lockedUntil: user.lockedUntil,
     pushMutedUntil: user.pushMutedUntil,
     rateLimited: pushRateLimited(pushes?.n ?? 0, settings.pushRateLimit.maxPushes),
@@ -218,11 +222,31 @@ export async function startAttempt(
 }
 
 /**
+ * beginSignIn answers PasswordRequired no sooner than this after the request started. The paths
+ * to that answer do different work (no tenant owns the domain: one query; unknown user: a
+ * transaction and a log row; known user: the policy, the credentials and the anti-fatigue
+ * counts), so their response times would tell which names exist. Making every path do the same
+ * queries would be fragile — each new check reopens the leak, and index and cache effects differ
+ * anyway — while a fixed floor hides them all as long as the slowest path (a handful of indexed
+ * queries, milliseconds) stays below it, and costs nothing a person notices: the page is about to
+ * ask for a password. PhoneSignInStarted is not held back: its content already says the account
+ * exists.
+ */
+export const PASSWORD_REQUIRED_FLOOR_MS = 250;
+
+/**
  * Starts a passwordless phone sign-in, or sends the browser to the password. Every refusal looks
- * the same from outside (see domain/signInAttempt.ts `refusalReason` for PENDING_REQUEST); the
- * sign-in log keeps the real reason.
+ * the same from outside, in content and in time (see domain/signInAttempt.ts `refusalReason` for
+ * PENDING_REQUEST, and PASSWORD_REQUIRED_FLOOR_MS); the sign-in log keeps the real reason.
  */
 export async function beginSignIn(app: App, input: SignInContext & { userPrincipalName: string }): Promise<BeginSignInResult> {
+  const startedAt = performance.now();
+  const result = await pushOrRefuse(app, input);
+  if (result.type === 'PASSWORD_REQUIRED') await app.sleep(Math.max(0, PASSWORD_REQUIRED_FLOOR_MS - (performance.now() - startedAt)));
+  return result;
+}
+
+async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName: string }): Promise<BeginSignInResult> {
   const now = app.clock.now();
   const passwordRequired = (reason: RefusalReason): BeginSignInResult => ({ type: 'PASSWORD_REQUIRED', reason: browserReason(reason) });
   const [domain] = await app.db
@@ -266,13 +290,15 @@ export async function beginSignIn(app: App, input: SignInContext & { userPrincip
 }
 
 const uuid = z.uuid();
+/** Our secrets are 43 characters; anything far longer is not one, and is not worth hashing. */
+const MAX_ATTEMPT_SECRET_LENGTH = 256;
 
 /**
  * The attempt, if `attemptSecret` is its secret; null otherwise, exactly as for an unknown id,
  * so a wrong secret learns nothing (not even that the id exists).
  */
 export async function attemptForSecret(db: Executor, attemptId: string, attemptSecret: string): Promise<Attempt | null> {
-  if (!uuid.safeParse(attemptId).success) return null;
+  if (!uuid.safeParse(attemptId).success || attemptSecret.length > MAX_ATTEMPT_SECRET_LENGTH) return null;
   const [attempt] = await db.select().from(signInAttempts).where(eq(signInAttempts.id, attemptId));
   if (!attempt || !constantTimeEqual(attempt.secretHash, sha256(attemptSecret))) return null;
   return attempt;
@@ -286,19 +312,18 @@ export async function readAttempt(app: App, attemptId: string, attemptSecret: st
 /** The attempt now, then every change, until it is final. Null for a wrong secret. */
 export async function watchAttempt(app: App, attemptId: string, attemptSecret: string): Promise<AsyncIterable<AttemptView> | null> {
   if (!(await attemptForSecret(app.db, attemptId, attemptSecret))) return null;
-  let last: AttemptStatus | undefined;
   const current = async () => {
     const [attempt] = await app.db.select().from(signInAttempts).where(eq(signInAttempts.id, attemptId));
-    // Only changes are sent: several events may report one status.
-    if (!attempt || attempt.status === last) return [];
-    last = attempt.status;
-    return [attemptView(attempt)];
+    return attempt ? [attemptView(attempt)] : [];
   };
   return replayThenFollow({
     live: app.events.subscribe('signInAttemptChanged', attemptId),
     replay: current,
     follow: current,
+    // Only changes are sent: several events, and every re-read, may report one status.
+    key: (view) => view.status,
     isLast: (view) => isFinal(view.status),
+    resync: app.liveResync,
   });
 }
 
@@ -476,9 +501,10 @@ const alertId = z.string().regex(/^\d{1,18}$/);
 
 /** Live security alerts of one tenant (no replay: past alerts are in the audit log). */
 export function watchSecurityAlerts(app: App, tenantId: string): AsyncIterable<SecurityAlertView> {
-  return replayThenFollow({
+  return replayThenFollow<{ alertId: string }, SecurityAlertView>({
     live: app.events.subscribe('securityAlert', tenantId),
     replay: async () => [],
+    key: (alert) => alert.id,
     follow: async (event) => {
       if (!alertId.safeParse(event.alertId).success) return [];
       const [row] = await app.db

@@ -4,8 +4,8 @@ import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import { randomSecret, sha256 } from '../domain/secrets.js';
 import type { App } from './app.js';
-import { audit } from './audit.js';
-import type { AdminCaller } from './directory.js';
+import { audit, auditByUser } from './audit.js';
+import { type AdminCaller, userNotFound } from './directory.js';
 
 /** Microsoft Entra's bounds for a Temporary Access Pass: 10 minutes to 8 hours, 1 hour by default. */
 export const TAP_LIFETIME_MINUTES = { min: 10, max: 480, default: 60 } as const;
@@ -34,7 +34,7 @@ export async function createTemporaryAccessPass(app: App, caller: AdminCaller, i
   const pass = randomSecret(TAP_BYTES);
   return app.db.transaction(async (tx) => {
     const [user] = await tx.select().from(users).where(and(eq(users.tenantId, caller.tenantId), eq(users.id, input.userId)));
-    if (!user) throw new DomainError('NOT_FOUND', 'No such user in your tenant. Check the id.', 'userId');
+    if (!user) throw userNotFound('userId');
     if (user.disabled) throw new DomainError('ACCOUNT_DISABLED', 'This user is disabled. Enable the user before issuing a Temporary Access Pass.', 'userId');
     const now = app.clock.now();
     const replaced = await tx.delete(temporaryAccessPasses).where(eq(temporaryAccessPasses.userId, user.id)).returning({ id: temporaryAccessPasses.id });
@@ -50,9 +50,7 @@ export async function createTemporaryAccessPass(app: App, caller: AdminCaller, i
         createdAt: now,
       })
       .returning();
-    await audit(tx, {
-      tenantId: caller.tenantId,
-      actor: { type: 'USER', id: caller.userId },
+    await auditByUser(tx, caller, {
       action: 'temporaryAccessPass.create',
       targetType: 'USER',
       targetId: user.id,
