@@ -13,9 +13,9 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type Client, createClient } from 'graphql-ws';
-import postgres from 'postgres';
 import WebSocket from 'ws';
 import { AuthenticatorApp, type PhoneSignInChallenge, graphqlRequest } from '../src/sdk/client.js';
+import { createThrowawayDatabase } from '../test/support/throwawayDatabase.js';
 
 const { values } = parseArgs({
   options: { users: { type: 'string', default: '8' }, seconds: { type: 'string', default: '5' }, connections: { type: 'string', default: '500' } },
@@ -43,18 +43,9 @@ async function startService(): Promise<{ child: ChildProcess; url: string; opera
   let databaseUrl: string | undefined;
   let cleanup = async () => {};
   if (process.env.DATABASE_URL) {
-    const name = `bench_${randomBytes(6).toString('hex')}`;
-    const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    cleanup = async () => {
-      const sql = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
-      await sql.unsafe(`drop database if exists ${name} with (force)`);
-      await sql.end();
-    };
+    const database = await createThrowawayDatabase(process.env.DATABASE_URL, 'bench');
+    databaseUrl = database.url;
+    cleanup = database.drop;
   }
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), HOST: '127.0.0.1', OPERATOR_TOKEN: operatorToken, DATA_DIR: 'memory://', LOG_LEVEL: 'warn' };
   if (databaseUrl) env.DATABASE_URL = databaseUrl;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
-import postgres from 'postgres';
+import { createThrowawayDatabase } from './support/throwawayDatabase.js';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import type { Clock } from '../src/domain/clock.js';
@@ -49,18 +49,9 @@ export async function startTestServer(env: Record<string, string> = {}, options:
   let databaseUrl = options.nodeOf?.databaseUrl;
   let dropDatabase = async () => {};
   if (process.env.DATABASE_URL && !options.nodeOf) {
-    const name = `test_${randomBytes(6).toString('hex')}`;
-    const admin = postgres(process.env.DATABASE_URL, { max: 1, onnotice: () => {} });
-    await admin.unsafe(`create database ${name}`);
-    await admin.end();
-    const url = new URL(process.env.DATABASE_URL);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const sql = postgres(process.env.DATABASE_URL!, { max: 1, onnotice: () => {} });
-      await sql.unsafe(`drop database if exists ${name} with (force)`);
-      await sql.end();
-    };
+    const database = await createThrowawayDatabase(process.env.DATABASE_URL, 'test');
+    databaseUrl = database.url;
+    dropDatabase = database.drop;
   }
   const config = loadConfig({
     PORT: '0',

@@ -3,6 +3,7 @@ import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll } from 'vitest';
 import { auditLogs, signInAttempts, signInLogs, tenants, users } from '../src/db/schema.js';
 import type { TenantSettings } from '../src/domain/settings.js';
+import type { PhoneSignInChallenge } from '../src/sdk/client.js';
 import type { AuthenticatorKeys, Decision, UserVerification } from '../src/sdk/authenticator.js';
 import { addUser, allowPhoneSignIn, deviceAuthorization, registerPhone } from './authenticatorClient.js';
 import { createTenant, type TestServer, startTestServer } from './harness.js';
@@ -42,17 +43,8 @@ export interface Started {
   expiresAt: string;
 }
 
-export interface Challenge {
-  id: string;
-  kind: string;
-  nonce: string;
-  userPrincipalName: string;
-  appName: string | null;
-  location: string | null;
-  ipAddress: string | null;
-  expiresAt: string;
-  numberChoices: string[] | null;
-}
+/** What the phone receives, as the SDK types it. */
+export type Challenge = PhoneSignInChallenge;
 
 /** A tenant with the legacy switch on, one user with a password, and that user's phone. */
 export async function phoneUser(t: TestServer, tenant?: Awaited<ReturnType<typeof createTenant>>) {
