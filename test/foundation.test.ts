@@ -92,7 +92,7 @@ describe('foundation over real HTTP', () => {
     const foreignAdmin = await create({ name: 'Fabrikam', domain: 'fabrikam.example.org', adminUserPrincipalName: 'a@elsewhere.example.org', adminPassword: 'password123' });
     expect(foreignAdmin.data.createTenant).toMatchObject({ __typename: 'DomainError', code: 'INVALID_INPUT' });
     const stillFree = await create({ name: 'Fabrikam', domain: 'fabrikam.example.org', adminUserPrincipalName: 'a@fabrikam.example.org', adminPassword: 'password123' });
-    expect(stillFree.data.createTenant.__typename).toBe('MutationCreateTenantSuccess');
+    expect(stillFree.data.createTenant.__typename).toBe('CreateTenantPayload');
   });
 
   // Attack: two operators (or a retried request) racing to claim one domain; the loser must get a typed refusal, not a 500.
@@ -109,7 +109,7 @@ describe('foundation over real HTTP', () => {
     );
     expect(racers.map((r) => r.errors)).toEqual([undefined, undefined, undefined]);
     const outcomes = racers.map((r) => r.data.createTenant.code ?? r.data.createTenant.__typename).sort();
-    expect(outcomes).toEqual(['ALREADY_EXISTS', 'ALREADY_EXISTS', 'MutationCreateTenantSuccess']);
+    expect(outcomes).toEqual(['ALREADY_EXISTS', 'ALREADY_EXISTS', 'CreateTenantPayload']);
     const { tenants } = await import('../src/db/schema.js');
     const { inArray } = await import('drizzle-orm');
     expect(await t.server.app.db.select().from(tenants).where(inArray(tenants.name, ['One', 'Two', 'Three']))).toHaveLength(1);

@@ -29,8 +29,8 @@ export interface TestServer {
   server: RunningServer;
   clock: ManualClock;
   operatorToken: string;
-  /** POST a GraphQL operation; `auth` is the whole Authorization value or a bearer token. */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, auth?: string): Promise<GraphQLResponse<T>>;
+  /** POST a GraphQL operation; `auth` is the whole Authorization value or a bearer token; `headers` are sent as well. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, auth?: string, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   /** A graphql-ws client on the same server; `authorization` goes in connection_init. */
   ws(authorization?: string): Client;
   stop(): Promise<void>;
@@ -71,11 +71,11 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     server,
     clock,
     operatorToken,
-    async gql(query, variables, auth) {
+    async gql(query, variables, auth, headers) {
       const authorization = bearer(auth);
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(authorization ? { authorization } : {}) },
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers, ...(authorization ? { authorization } : {}) },
         body: JSON.stringify({ query, variables }),
       });
       return { status: response.status, ...((await response.json()) as object) };
@@ -104,11 +104,11 @@ export async function createTenant(t: TestServer, domain = `t${randomBytes(4).to
   const adminUserPrincipalName = `admin@${domain}`;
   const adminPassword = 'correct horse battery staple';
   const created = await t.gql(
-    `mutation($input: CreateTenantInput!) { createTenant(input: $input) { __typename ... on MutationCreateTenantSuccess { data { tenant { id } admin { id } } } ... on Error { code message } } }`,
+    `mutation($input: CreateTenantInput!) { createTenant(input: $input) { __typename ... on CreateTenantPayload { tenant { id } admin { id } } ... on Error { code message } } }`,
     { input: { name: 'Contoso', domain, adminUserPrincipalName, adminPassword } },
     t.operatorToken,
   );
-  const data = created.data?.createTenant?.data;
+  const data = created.data?.createTenant;
   if (!data) throw new Error(`createTenant failed: ${JSON.stringify(created)}`);
   const adminToken = await signIn(t, adminUserPrincipalName, adminPassword);
   return { tenantId: data.tenant.id as string, adminId: data.admin.id as string, domain, adminToken, adminUserPrincipalName, adminPassword };

@@ -152,7 +152,7 @@ describe('phone sign-in policy', () => {
     const d = await directory();
     const domain = `ops-${Date.now()}.example.com`;
     const viaOperator = await t.gql(
-      `mutation($d: String!, $a: String!) { createTenant(input: { name: "Ops", domain: $d, adminUserPrincipalName: $a, adminPassword: "password123" }) { ... on MutationCreateTenantSuccess { data { admin { phoneSignInPolicy { allowed } } } } } }`,
+      `mutation($d: String!, $a: String!) { createTenant(input: { name: "Ops", domain: $d, adminUserPrincipalName: $a, adminPassword: "password123" }) { ... on CreateTenantPayload { admin { phoneSignInPolicy { allowed } } } } }`,
       { d: domain, a: `a@${domain}` },
       t.operatorToken,
     );

@@ -65,7 +65,7 @@ describe.skipIf(process.env.DATABASE_URL)('npm start on the embedded database', 
     const first = start(env);
     await untilReady(url, first);
     expect(first.output()).toContain(`http://localhost:${port}/graphql`);
-    expect((await createTenant(url, 'contoso.example.com')).data.createTenant.__typename).toBe('MutationCreateTenantSuccess');
+    expect((await createTenant(url, 'contoso.example.com')).data.createTenant.__typename).toBe('CreateTenantPayload');
     const keys = await (await fetch(`${url}/.well-known/jwks.json`)).json();
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);

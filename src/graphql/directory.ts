@@ -79,7 +79,7 @@ builder.mutationField('createTenant', (t) =>
     type: CreateTenantPayload,
     description: 'Operator only: create a tenant with its first admin.',
     authScopes: { operator: true },
-    errors: { types: COMMON_ERRORS, dataField: { description: 'The tenant and its first admin.' } },
+    errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: CreateTenantInput, required: true, description: 'The tenant and its first admin.' }) },
     resolve: (_root, { input }, { app }) => createTenant(app, { type: 'OPERATOR' }, input),
   }),
