@@ -18,6 +18,10 @@ try {
   server = await startServer(config, { logger });
 } catch (error) {
   // Start-up failures are the operator's to fix: say what failed, without a stack trace.
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
   const where = config.databaseUrl ? 'the Postgres database of DATABASE_URL' : `the embedded database in DATA_DIR (${config.dataDir})`;
   let root = error;
   while (root instanceof Error && root.cause) root = root.cause;

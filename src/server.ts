@@ -17,6 +17,7 @@ import { createLogger } from './logger.js';
 import { createEventBus, type EventBus } from './realtime/events.js';
 import type { App } from './services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from './services/auth.js';
+import { openGeoIpDatabase } from './services/geo.js';
 import { LIVE_RESYNC_MS, everyMs } from './services/live.js';
 import { runMaintenance } from './services/maintenance.js';
 import { TokenService } from './services/tokens.js';
@@ -63,6 +64,8 @@ const unauthenticated = (error: AuthenticationError) =>
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
+  // Before the port opens: a GEOIP_DATABASE that cannot be read stops start-up with a ConfigError.
+  if (config.geoIpDatabase) await openGeoIpDatabase(config.geoIpDatabase);
   let database: DatabaseHandle | undefined;
   let bus: EventBus | undefined;
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;

@@ -63,7 +63,12 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     REDIS_URL: process.env.REDIS_URL,
     ...env,
   });
-  const server = await startServer(config, { clock, logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent'), maintenanceIntervalMs: null, ...options.server });
+  const server = await startServer(config, { clock, logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent'), maintenanceIntervalMs: null, ...options.server }).catch(
+    async (error: unknown) => {
+      await dropDatabase();
+      throw error;
+    },
+  );
   const clients: Client[] = [];
   return {
     url: server.url,
