@@ -4,7 +4,7 @@
  */
 export const ERROR_CODE_DESCRIPTIONS = {
   INVALID_INPUT: 'The input is malformed, out of range or not allowed here; the message and field say which value and why.',
-  NOT_FOUND: 'No such thing in your tenant: the id is unknown or belongs to another tenant (the two look alike).',
+  NOT_FOUND: 'An id inside the input (the field says which, e.g. userIds or targetId) names nothing in your tenant: unknown and foreign ids look alike. When the thing the operation itself is about does not exist (or its secret is wrong), the answer is instead a top-level GraphQL error with extensions.code NOT_FOUND.',
   ALREADY_EXISTS: 'The name or domain is already taken; choose another.',
   INVALID_CREDENTIALS: 'The user name or password is wrong (the two are not told apart).',
   ACCOUNT_DISABLED: 'The account is disabled; an admin must enable it first.',
