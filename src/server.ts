@@ -3,6 +3,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -56,6 +57,36 @@ type WsExtra = {
   auth?: Auth;
   clientIp?: string | null;
 };
+
+/** RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of them the code. */
+const MAX_CLOSE_REASON_BYTES = 123;
+
+/** Cuts a close reason to what a close frame carries, never inside a character. */
+export function closeReason(message: string): string {
+  let reason = '';
+  let bytes = 0;
+  for (const char of message) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > MAX_CLOSE_REASON_BYTES) break;
+    reason += char;
+  }
+  return reason;
+}
+
+/**
+ * The Authorization value of a connection_init payload. The key is matched without regard to case,
+ * like an HTTP header; a payload naming it twice, or with a value that is not a string, is refused
+ * rather than read as anonymous.
+ */
+function connectionAuthorization(params: Record<string, unknown> | undefined): string | undefined {
+  const values = Object.entries(params ?? {}).filter(([key]) => key.toLowerCase() === 'authorization');
+  if (values.length === 0) return undefined;
+  const [[, value]] = values as [[string, unknown]];
+  if (values.length > 1 || typeof value !== 'string') {
+    throw new AuthenticationError('The connection_init payload must carry one "authorization" string: "Bearer <token>" or "Device <device assertion>".');
+  }
+  return value;
+}
 
 const unauthenticated = (error: AuthenticationError) =>
   new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
@@ -143,9 +174,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         json(res, 200, {
           issuer,
           jwks_uri: `${issuer}/.well-known/jwks.json`,
-          id_token_signing_alg_values_supported: ['ES256'],
+          // No authorization endpoint and no ID tokens yet (standard OpenID Connect sign-in is a later
+          // issue): no response types. Access tokens are for this API only, with aud = issuer.
+          response_types_supported: [],
           subject_types_supported: ['public'],
-          response_types_supported: ['code'],
+          // Non-standard: where the API is, and the audience of its access tokens.
+          graphql_endpoint: `${issuer}${GRAPHQL_PATH}`,
+          access_token_audience: issuer,
         }),
     };
     handler = (req, res) => {
@@ -163,12 +198,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     useServer<Record<string, unknown> | undefined, WsExtra>(
       {
         onConnect: async (ctx) => {
-          const authorization = ctx.connectionParams?.authorization;
           try {
-            ctx.extra.auth = await resolveAuth(app, typeof authorization === 'string' ? authorization : undefined);
+            ctx.extra.auth = await resolveAuth(app, connectionAuthorization(ctx.connectionParams));
           } catch (error) {
-            if (error instanceof AuthenticationError) return false;
-            throw error;
+            if (!(error instanceof AuthenticationError)) throw error;
+            // Closed here with the reason, as HTTP answers 401 with it, so the app can tell a clock to fix
+            // (sign again) from a removed device (register again). graphql-ws's own close after `false`
+            // (4403, no reason) then finds the socket closing and does nothing.
+            ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(error.message));
+            return false;
           }
           ctx.extra.clientIp = clientIp(ctx.extra.request.socket.remoteAddress, null, []);
           if (ctx.extra.auth.kind === 'device') {

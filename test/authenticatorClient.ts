@@ -23,7 +23,7 @@ const ERROR_FIELDS = '... on Error { code message } ... on DomainError { field }
 
 /** Authorization value for one request from this device: a fresh assertion on the test clock. */
 export async function deviceAuthorization(t: TestServer, keys: AuthenticatorKeys, o: { lifetimeSeconds?: number; jti?: string } = {}) {
-  return `Device ${await keys.deviceAssertion({ audience: t.url, now: t.clock.now(), ...o })}`;
+  return `Device ${await keys.deviceAssertion({ audience: t.server.issuer, now: t.clock.now(), ...o })}`;
 }
 
 /** The user's security-info page asks for an activation link. */
@@ -35,15 +35,19 @@ export async function beginRegistration(t: TestServer, userToken: string) {
   );
 }
 
-/** The app scans the link and activates; on success keys.deviceId is set. Returns the raw response. */
+/**
+ * The app scans the link and activates, signing for the link's issuer; on success keys.deviceId is
+ * set. Returns the raw response. The link's endpoint is reached on the test server, as through the
+ * proxy a PUBLIC_URL names.
+ */
 export async function activate(t: TestServer, keys: AuthenticatorKeys, activationUrl: string, o: { device?: Partial<DeviceInput>; proof?: string } = {}) {
-  const { endpoint, code } = parseActivationUrl(activationUrl);
-  const proof = o.proof ?? (await keys.activationProof({ activationCode: code, audience: t.url, now: t.clock.now() }));
-  const response = await fetch(endpoint, {
+  const { endpoint, code, issuer } = parseActivationUrl(activationUrl);
+  const proof = o.proof ?? (await keys.activationProof({ activationCode: code, audience: issuer ?? t.server.issuer, now: t.clock.now() }));
+  const response = await fetch(new URL(new URL(endpoint).pathname, t.url), {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify({
-      query: `mutation($input: ActivateAuthenticatorInput!) { activateAuthenticator(input: $input) { __typename ... on ActivatedAuthenticator { deviceId } ${ERROR_FIELDS} ... on InputValidationError { issues { path message } } } }`,
+      query: `mutation($input: ActivateAuthenticatorInput!) { activateAuthenticator(input: $input) { __typename ... on ActivatedAuthenticator { deviceId issuer } ${ERROR_FIELDS} ... on InputValidationError { issues { path message } } } }`,
       variables: { input: { activationCode: code, device: { ...A_PHONE, ...o.device }, proof } },
     }),
   });
@@ -55,7 +59,7 @@ export async function activate(t: TestServer, keys: AuthenticatorKeys, activatio
 
 /** The app turns phone sign-in on with a new credential key; on success keys.credentialId is set. */
 export async function enablePhoneSignIn(t: TestServer, keys: AuthenticatorKeys, o: { proof?: string } = {}) {
-  const proof = o.proof ?? (await keys.credentialProof({ audience: t.url, now: t.clock.now() }));
+  const proof = o.proof ?? (await keys.credentialProof({ audience: t.server.issuer, now: t.clock.now() }));
   const result = await t.gql(
     `mutation($input: EnablePhoneSignInInput!) { enablePhoneSignIn(input: $input) { __typename ... on PhoneSignInEnabled { credentialId } ${ERROR_FIELDS} } }`,
     { input: { proof } },

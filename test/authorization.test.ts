@@ -99,6 +99,12 @@ const operations: Operation[] = [
     foreign: 'NOT_FOUND',
   },
   {
+    name: 'resetUserSignInProtection',
+    query: `mutation($id: ID!) { resetUserSignInProtection(userId: $id) { __typename ${ERR} } }`,
+    variables: (f) => ({ id: f.victimId }),
+    foreign: 'NOT_FOUND',
+  },
+  {
     name: 'createTemporaryAccessPass',
     query: `mutation($i: CreateTemporaryAccessPassInput!) { createTemporaryAccessPass(input: $i) { __typename ${ERR} } }`,
     variables: (f) => ({ i: { userId: f.victimId } }),

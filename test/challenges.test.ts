@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { signInAttempts } from '../src/db/schema.js';
+import { auditLogs, signInAttempts } from '../src/db/schema.js';
 import { AuthenticatorKeys } from '../src/sdk/authenticator.js';
 import { deviceAuthorization, registerPhone } from './authenticatorClient.js';
 import {
@@ -165,6 +165,50 @@ describe('checking the signed response', () => {
     expect(await code(unsigned)).toBe('INVALID_CHALLENGE_RESPONSE');
     expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
     expect((await respond(t, phone, challenge, { number: attempt.number })).data.respondToPhoneSignInChallenge.status).toBe('APPROVED');
+  });
+
+  // Attack: probing the answer path (forged, replayed, unverified or misdirected answers) must leave a trace.
+  it('audits every refused answer with its reason code, each in its own write', async () => {
+    const { tenant, user, phone } = await phoneUser(t);
+    const { phone: otherPhone } = await phoneUser(t, tenant);
+    const attempt = await started(t, user.userPrincipalName);
+    const challenge = await onlyChallenge(t, phone);
+    const at = (seconds: number) => new Date(t.clock.now().getTime() + seconds * 1000);
+    const refusals = async (targetId: string) =>
+      (await t.server.app.db.select().from(auditLogs).where(and(eq(auditLogs.action, 'signIn.respond'), eq(auditLogs.targetId, targetId))).orderBy(asc(auditLogs.id))).map(
+        (r) => ({ actor: `${r.actorType}:${r.actorId}`, tenantId: r.tenantId, result: r.result, reasonCode: r.reasonCode }),
+      );
+
+    const code = async (response: string, from = phone) => {
+      const answered = await sendResponse(t, from, response);
+      return answered.data?.respondToPhoneSignInChallenge?.code ?? answered.errors?.[0]?.extensions?.code;
+    };
+    const malformedClaims = await phone.challengeResponse({ challengeId: challenge.id, nonce: challenge.nonce, decision: 'approve', number: attempt.number, uv: 'retina' as 'pin', now: t.clock.now() });
+    expect(await code(await signResponse(t, phone, challenge, { number: attempt.number, uv: 'none' }))).toBe('USER_VERIFICATION_REQUIRED');
+    expect(await code(await signResponse(t, phone, challenge, { number: attempt.number, nonce: 'A'.repeat(43) }))).toBe('INVALID_CHALLENGE_RESPONSE');
+    expect(await code(await signResponse(t, phone, challenge, { number: attempt.number, now: at(-61) }))).toBe('CHALLENGE_RESPONSE_STALE');
+    expect(await code(await signResponse(t, phone, challenge, { number: attempt.number, key: 'device' }))).toBe('CREDENTIAL_NOT_USABLE');
+    expect(await code(malformedClaims)).toBe('INVALID_CHALLENGE_RESPONSE');
+    const forger = await AuthenticatorKeys.create();
+    forger.deviceId = phone.deviceId;
+    await forger.credentialProof({ audience: t.url, now: t.clock.now() });
+    forger.credentialId = phone.credentialId;
+    expect(await code(await signResponse(t, forger, challenge, { number: attempt.number }))).toBe('INVALID_SIGNATURE');
+    // Another phone of the tenant answering this user's challenge: not found for it, and recorded.
+    expect(await code(await signResponse(t, otherPhone, challenge, { number: attempt.number }), otherPhone)).toBe('NOT_FOUND');
+    const device = `DEVICE:${phone.deviceId}`;
+    const failure = { tenantId: tenant.tenantId, result: 'FAILURE' };
+    expect(await refusals(attempt.attemptId)).toEqual([
+      { ...failure, actor: device, reasonCode: 'USER_VERIFICATION_REQUIRED' },
+      { ...failure, actor: device, reasonCode: 'INVALID_CHALLENGE_RESPONSE' },
+      { ...failure, actor: device, reasonCode: 'CHALLENGE_RESPONSE_STALE' },
+      { ...failure, actor: device, reasonCode: 'CREDENTIAL_NOT_USABLE' },
+      { ...failure, actor: device, reasonCode: 'BAD_SIGNATURE' },
+      { ...failure, actor: `DEVICE:${otherPhone.deviceId}`, reasonCode: 'NOT_FOUND' },
+    ]);
+    // Claims that cannot be read name no challenge: the refusal is recorded against the device that sent them.
+    expect(await refusals(phone.deviceId!)).toEqual([{ ...failure, actor: device, reasonCode: 'INVALID_CHALLENGE_RESPONSE' }]);
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('PENDING');
   });
 
   it('rejects an oversized response at the edge', async () => {

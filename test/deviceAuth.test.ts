@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { and, eq, like } from 'drizzle-orm';
 import { SignJWT, base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { auditLogs, devices, usedAssertionIds, users } from '../src/db/schema.js';
 import { AuthenticatorKeys, randomJti } from '../src/sdk/authenticator.js';
+import { closeReason } from '../src/server.js';
 import { allowPhoneSignIn, deviceAuthorization, registerPhone } from './authenticatorClient.js';
 import { createTenant, startTestServer, type TestServer } from './harness.js';
 
@@ -36,12 +38,16 @@ const refusals = (deviceId: string) =>
     .orderBy(auditLogs.id)
     .then((rows) => rows.map((r) => r.reasonCode));
 
-/** A raw graphql-transport-ws connection: resolves once acknowledged, and exposes how it closed. */
-function openDeviceSocket(authorization: string) {
+/**
+ * A raw graphql-transport-ws connection: resolves once acknowledged, and exposes how it closed.
+ * Sends `{ authorization }` in connection_init, or the payload given.
+ */
+function openDeviceSocket(authorization: string | Record<string, unknown>) {
   const socket = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
   const closed = new Promise<{ code: number; reason: string }>((resolve) => socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const payload = typeof authorization === 'string' ? { authorization } : authorization;
   const acknowledged = new Promise<boolean>((resolve) => {
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload })));
     socket.on('message', (data) => resolve(JSON.parse(data.toString()).type === 'connection_ack'));
     socket.on('close', () => resolve(false));
   });
@@ -61,7 +67,8 @@ describe('device assertions over HTTP', () => {
     const replay = await asDevice(authorization);
     expect(replay.status).toBe(401);
     expect(replay.error).toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
-    expect(replay.error!.message).toContain('this device assertion was already used');
+    // Advice for a phone (sign a new assertion), not for a person (sign in again).
+    expect(replay.error!.message).toBe('Device not authenticated: this device assertion was already used (its jti was seen before); sign a new one for each request.');
     expect(await refusals(keys.deviceId!)).toEqual(['ASSERTION_REPLAYED']);
   });
 
@@ -69,18 +76,20 @@ describe('device assertions over HTTP', () => {
     const { keys } = await phone();
     const now = t.clock.now();
     const signed = (o: { now?: Date; lifetimeSeconds?: number; audience?: string }) =>
-      keys.deviceAssertion({ audience: o.audience ?? t.url, now: o.now ?? now, lifetimeSeconds: o.lifetimeSeconds }).then((a) => `Device ${a}`);
+      keys.deviceAssertion({ audience: o.audience ?? t.server.issuer, now: o.now ?? now, lifetimeSeconds: o.lifetimeSeconds }).then((a) => `Device ${a}`);
     const cases: Array<[string, Promise<string>, string]> = [
       ['stale', signed({ now: new Date(now.getTime() - 61_000), lifetimeSeconds: 300 }), 'issued 61 s ago'],
       ['future', signed({ now: new Date(now.getTime() + 61_000) }), 'issued 61 s in the future'],
       ['long-lived', signed({ lifetimeSeconds: 301 }), 'valid for 301 s (exp - iat); at most 300 s'],
-      ['wrong audience', signed({ audience: 'https://evil.example' }), `The aud claim is "https://evil.example"; expected "${t.url}"`],
+      ['wrong audience', signed({ audience: 'https://evil.example' }), `The aud claim is "https://evil.example"; expected "${t.server.issuer}"`],
       ['expired', signed({ now: new Date(now.getTime() - 30_000), lifetimeSeconds: 20 }), 'expired 10 s ago'],
     ];
     for (const [name, authorization, reason] of cases) {
       const result = await asDevice(await authorization);
       expect(result.status, name).toBe(401);
       expect(result.error!.message, name).toContain(reason);
+      expect(result.error!.message, name).toMatch(/^Device not authenticated: /);
+      expect(result.error!.message, name).not.toMatch(/sign in again/i);
     }
     expect(await refusals(keys.deviceId!)).toEqual(['ASSERTION_STALE', 'ASSERTION_NOT_YET_VALID', 'ASSERTION_LIFETIME_TOO_LONG', 'ASSERTION_WRONG_AUDIENCE', 'ASSERTION_EXPIRED']);
     expect((await asDevice(await signed({}))).status).toBe(200);
@@ -97,7 +106,7 @@ describe('device assertions over HTTP', () => {
     expect(stolen.error!.message).toContain(`The signature does not verify with the registered key "${deviceId}"`);
 
     const iat = seconds(t.clock.now());
-    const claims = { iss: deviceId, sub: deviceId, aud: t.url, iat, exp: iat + 60, jti: randomJti() };
+    const claims = { iss: deviceId, sub: deviceId, aud: t.server.issuer, iat, exp: iat + 60, jti: randomJti() };
     const none = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'device-assertion+jwt', kid: deviceId }))}.${base64url.encode(JSON.stringify(claims))}.`;
     expect((await asDevice(`Device ${none}`)).error!.message).toContain('The header alg is "none"');
     const hmac = await new SignJWT(claims)
@@ -168,13 +177,13 @@ describe('removing a device', () => {
     expect(later.status).toBe(401);
     expect(later.error!.message).toContain('this device was removed from the account');
 
-    // A new graphql-ws connection is refused in connection_init.
+    // A new graphql-ws connection is refused in connection_init, saying why: register again.
     const client = t.ws(await deviceAuthorization(t, keys));
-    const closeCode = await new Promise<number>((resolve) => {
-      client.on('closed', (event) => resolve((event as { code: number }).code));
+    const closeEvent = await new Promise<{ code: number; reason: string }>((resolve) => {
+      client.on('closed', (event) => resolve(event as { code: number; reason: string }));
       client.subscribe({ query: ME }, { next: () => {}, error: () => {}, complete: () => {} });
     });
-    expect(closeCode).toBe(4403);
+    expect(closeEvent).toMatchObject({ code: 4401, reason: 'Device not authenticated: this device was removed from the account; add it again from Security info.' });
     expect((await refusals(keys.deviceId!)).slice(-2)).toEqual(['DEVICE_REVOKED', 'DEVICE_REVOKED']);
   });
 
@@ -185,5 +194,93 @@ describe('removing a device', () => {
       client.subscribe({ query: ME }, { next: resolve, error: reject, complete: () => {} });
     });
     expect(result.data.authenticatorDevice.id).toBe(keys.deviceId);
+  });
+});
+
+// A refused connection_init says why, as HTTP does, so the app can tell a clock to fix (sign again)
+// from a removed device (register again) or a bad token; 4401, not the 4403 of a device removed while connected.
+describe('refused graphql-ws connections', () => {
+  /** The 401 message HTTP gives for the same Authorization value. */
+  const httpMessage = async (authorization: string) => (await t.gql(ME, {}, authorization)).errors![0]!.message;
+
+  // Attack: replaying an assertion captured from an HTTP request to open a live connection.
+  it('close with 4401 and the reason: replayed, stale, garbage, bad bearer token', async () => {
+    const { keys } = await phone();
+    const used = await deviceAuthorization(t, keys);
+    expect((await asDevice(used)).status).toBe(200);
+    const replayed = openDeviceSocket(used);
+    expect(await replayed.acknowledged).toBe(false);
+    // The HTTP message, cut to the 123 bytes a close frame carries.
+    const replayMessage = 'Device not authenticated: this device assertion was already used (its jti was seen before); sign a new one for each request.';
+    expect(await httpMessage(used)).toBe(replayMessage);
+    expect(await replayed.closed).toEqual({ code: 4401, reason: replayMessage.slice(0, 123) });
+
+    // Stale (a phone clock to fix): the reason keeps the refusal code.
+    const stale = `Device ${await keys.deviceAssertion({ audience: t.server.issuer, now: new Date(t.clock.now().getTime() - 61_000), lifetimeSeconds: 300 })}`;
+    const message = await httpMessage(stale);
+    expect(message).toContain('(STALE)');
+    expect(Buffer.byteLength(message)).toBeGreaterThan(123);
+    const staleSocket = openDeviceSocket(stale);
+    const { code, reason } = await staleSocket.closed;
+    expect(code).toBe(4401);
+    expect(reason).toBe(message.slice(0, 123));
+    expect(reason).toContain('(STALE)');
+
+    for (const [authorization, expected] of [
+      ['Device abc', /^Device not authenticated: the device assertion was refused/],
+      ['Bearer not-a-token', /^The bearer token is neither the operator token nor a valid access token\.$/],
+      ['Basic dXNlcjpwYXNz', /^The Authorization value must be/],
+    ] as const) {
+      const socket = openDeviceSocket(authorization);
+      const closed = await socket.closed;
+      expect(closed.code, authorization).toBe(4401);
+      expect(closed.reason, authorization).toMatch(expected);
+      expect(closed.reason, authorization).toBe(closeReason(await httpMessage(authorization)));
+    }
+    // A value that is not a string is refused, not taken for an anonymous connection.
+    expect((await openDeviceSocket({ authorization: 123 }).closed).code).toBe(4401);
+  });
+
+  it('read the connection_init key authorization without regard to case', async () => {
+    const { keys } = await phone();
+    const capitalised = openDeviceSocket({ Authorization: await deviceAuthorization(t, keys) });
+    expect(await capitalised.acknowledged).toBe(true);
+    capitalised.socket.close();
+    // A bad credential under another spelling is refused, never taken for an anonymous connection.
+    expect(await openDeviceSocket({ Authorization: 'Bearer not-a-token' }).closed).toEqual({
+      code: 4401,
+      reason: 'The bearer token is neither the operator token nor a valid access token.',
+    });
+    const twice = openDeviceSocket({ authorization: await deviceAuthorization(t, keys), AUTHORIZATION: 'Bearer x' });
+    expect((await twice.closed).code).toBe(4401);
+    expect(await twice.acknowledged).toBe(false);
+  });
+
+  it('cut reasons to 123 bytes without splitting a character', () => {
+    expect(closeReason('short')).toBe('short');
+    const accented = closeReason('é'.repeat(100));
+    expect(accented).toBe('é'.repeat(61));
+    expect(Buffer.byteLength(accented)).toBe(122);
+    const emoji = closeReason(`${'a'.repeat(121)}📱`);
+    expect(emoji).toBe('a'.repeat(121));
+  });
+});
+
+describe('auditing refused assertions of another type', () => {
+  // Attack: a challenge response (or any other message the device signed) replayed as its assertion.
+  it('audits a wrong typ once the kid names a registered device, and ignores it for an unknown kid', async () => {
+    const { keys } = await phone();
+    const response = await keys.challengeResponse({ challengeId: randomUUID(), nonce: 'n', decision: 'approve', number: '42', uv: 'pin', now: t.clock.now(), key: 'device' });
+    const refused = await asDevice(`Device ${response}`);
+    expect(refused.status).toBe(401);
+    expect(refused.error!.message).toContain('expected "device-assertion+jwt"');
+    expect(await refusals(keys.deviceId!)).toEqual(['ASSERTION_WRONG_TYPE']);
+
+    const stranger = await AuthenticatorKeys.create();
+    stranger.deviceId = randomUUID();
+    const before = await t.server.app.db.select().from(auditLogs).where(eq(auditLogs.action, 'device.authenticate'));
+    const unknown = await stranger.challengeResponse({ challengeId: randomUUID(), nonce: 'n', decision: 'approve', number: '42', uv: 'pin', now: t.clock.now(), key: 'device' });
+    expect((await asDevice(`Device ${unknown}`)).status).toBe(401);
+    expect(await t.server.app.db.select().from(auditLogs).where(eq(auditLogs.action, 'device.authenticate'))).toHaveLength(before.length);
   });
 });

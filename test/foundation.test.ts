@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { getIntrospectionQuery, printSchema, isEnumType, isInputObjectType, isInterfaceType, isObjectType, isSpecifiedScalarType } from 'graphql';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { SignJWT, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, generateKeyPair, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, startTestServer, type TestServer } from './harness.js';
+import { createTenant, signIn, startTestServer, type TestServer } from './harness.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -20,8 +20,16 @@ describe('foundation over real HTTP', () => {
 
   it('publishes its issuer and keys', async () => {
     const discovery = await (await fetch(`${t.url}/.well-known/openid-configuration`)).json();
+    // Honest until there is an authorization endpoint: no response types, no ID-token algorithms.
+    expect(discovery).toEqual({
+      issuer: t.server.issuer,
+      jwks_uri: `${t.server.issuer}/.well-known/jwks.json`,
+      response_types_supported: [],
+      subject_types_supported: ['public'],
+      graphql_endpoint: `${t.server.issuer}/graphql`,
+      access_token_audience: t.server.issuer,
+    });
     expect(discovery.issuer).toBe(t.url);
-    expect(discovery.jwks_uri).toBe(`${t.url}/.well-known/jwks.json`);
     const jwks = await (await fetch(discovery.jwks_uri)).json();
     expect(jwks.keys).toHaveLength(1);
     expect(jwks.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
@@ -32,9 +40,13 @@ describe('foundation over real HTTP', () => {
     const { adminToken, adminId, tenantId } = await createTenant(t);
     const jwks = createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`));
     const { payload, protectedHeader } = await jwtVerify(adminToken, jwks, { issuer: t.url, audience: t.url, currentDate: t.clock.now() });
-    expect(protectedHeader.alg).toBe('ES256');
-    expect(payload).toMatchObject({ sub: adminId, tid: tenantId, amr: ['pwd'] });
+    expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });
+    // RFC 9068: jti and client_id are required; the client is this service's own sign-in, so the issuer.
+    expect(payload).toMatchObject({ sub: adminId, tid: tenantId, amr: ['pwd'], aud: t.server.issuer, client_id: t.server.issuer });
     expect(typeof payload.sid).toBe('string');
+    expect(Buffer.from(payload.jti!, 'base64url').length).toBeGreaterThanOrEqual(16);
+    const again = decodeJwt(await signIn(t, (await createTenant(t)).adminUserPrincipalName, 'correct horse battery staple'));
+    expect(again.jti).not.toBe(payload.jti);
     const viewer = await t.gql('{ viewer { id isAdmin } }', {}, adminToken);
     expect(viewer.data.viewer).toEqual({ id: adminId, isAdmin: true });
   });
@@ -50,7 +62,21 @@ describe('foundation over real HTTP', () => {
     t.clock.advance(3601);
     const expired = await t.gql('{ viewer { id } }', {}, second.adminToken);
     expect(expired.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    expect(expired.errors?.[0]?.message).toMatch(/expired/);
+    expect(expired.errors?.[0]?.message).toBe('Not signed in: the access token has expired. Sign in again.');
+  });
+
+  it('says when a bearer token is neither the operator token nor a valid access token', async () => {
+    const { adminToken } = await createTenant(t);
+    const [header, payload] = adminToken.split('.');
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT(decodeJwt(adminToken)).setProtectedHeader(decodeProtectedHeader(adminToken) as { alg: string }).sign(privateKey);
+    for (const token of ['wrong-token', `${header}.${payload}.AAAA`, forged]) {
+      const refused = await t.gql('{ viewer { id } }', {}, token);
+      expect(refused.errors?.[0]).toMatchObject({
+        message: 'The bearer token is neither the operator token nor a valid access token.',
+        extensions: { code: 'UNAUTHENTICATED' },
+      });
+    }
   });
 
   it('answers a wrong password and an unknown user the same way', async () => {

@@ -1,5 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signInLogs } from '../src/db/schema.js';
+import {
+  CREDENTIAL_FAILURE_REASONS,
+  FAILURE_REASONS,
+  REFUSAL_REASONS,
+  SIGN_IN_LOG_REASON_DESCRIPTIONS,
+  SIGN_IN_LOG_STATUSES,
+  SIGN_IN_METHODS,
+} from '../src/domain/signInAttempt.js';
+import { addUser, allowPhoneSignIn } from './authenticatorClient.js';
 import { createTenant, startTestServer, type TestServer } from './harness.js';
+import { begin, passwordSignIn } from './signInFlow.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -118,5 +129,54 @@ describe('sign-in log', () => {
     expect(badUser.errors?.[0]).toMatchObject({ message: expect.stringContaining('filter.userId'), extensions: { code: 'BAD_USER_INPUT' } });
     expect((await signIns(other.adminToken, { userId })).data.signInLogs.edges).toEqual([]);
     expect((await signIns(adminToken, { userId: 'nope' })).errors?.[0]?.message).toMatch(/Give an id/);
+  });
+});
+
+describe('sign-in log values', () => {
+  const fieldsOf = async (type: string) => {
+    const result = await t.gql(`query($n: String!) { __type(name: $n) { fields { name description } inputFields { name description } } }`, { n: type });
+    const { fields, inputFields } = result.data.__type;
+    return Object.fromEntries([...(fields ?? []), ...(inputFields ?? [])].map((f: any) => [f.name, f.description as string]));
+  };
+  const statuses = [...SIGN_IN_LOG_STATUSES];
+  const methods = [...SIGN_IN_METHODS];
+  // Every reason the services write: attempt failures, reasons not to push (no log without a tenant), password and pass failures.
+  const reasons = [...FAILURE_REASONS, ...REFUSAL_REASONS.filter((r) => r !== 'UNKNOWN_DOMAIN'), ...CREDENTIAL_FAILURE_REASONS];
+
+  it('documents every status, method and reason code in the schema, on the log and on its filter', async () => {
+    expect(Object.keys(SIGN_IN_LOG_REASON_DESCRIPTIONS).sort()).toEqual([...new Set(reasons)].sort());
+    const log = await fieldsOf('SignInLog');
+    const filter = await fieldsOf('SignInLogFilter');
+    for (const [field, values] of [['status', statuses], ['method', methods], ['reasonCode', reasons]] as const) {
+      for (const value of values) {
+        expect(log[field], `SignInLog.${field} documents ${value}`).toMatch(new RegExp(`\\b${value} — `));
+        expect(filter[field], `SignInLogFilter.${field} names ${value}`).toMatch(new RegExp(`\\b${value}\\b`));
+      }
+    }
+  });
+
+  it('holds only documented values', async () => {
+    const tenant = await createTenant(t);
+    await allowPhoneSignIn(t, tenant.tenantId);
+    const user = await addUser(t, tenant);
+    await passwordSignIn(t, user.userPrincipalName, 'not the password');
+    await passwordSignIn(t, `nobody@${tenant.domain}`, 'whatever password');
+    await begin(t, user.userPrincipalName);
+    await t.gql(
+      `mutation($i: SignInWithTemporaryAccessPassInput!) { signInWithTemporaryAccessPass(input: $i) { __typename } }`,
+      { i: { userPrincipalName: user.userPrincipalName, pass: 'not-a-pass' } },
+    );
+    const federated = `fed.${tenant.domain}`;
+    await t.gql(`mutation($i: AddFederatedDomainInput!) { addFederatedDomain(input: $i) { __typename } }`, { i: { domain: federated, signInUrl: 'https://idp.example.org/' } }, tenant.adminToken);
+    await passwordSignIn(t, `someone@${federated}`, 'whatever password');
+
+    // Every row of this file's database, including the earlier tests' sign-ins.
+    const rows = await t.server.app.db.selectDistinct({ status: signInLogs.status, method: signInLogs.method, reasonCode: signInLogs.reasonCode }).from(signInLogs);
+    expect(rows.map((r) => r.reasonCode)).toEqual(expect.arrayContaining(['INVALID_PASSWORD', 'USER_NOT_FOUND', 'NO_CREDENTIAL', 'TEMPORARY_ACCESS_PASS_INVALID', 'FEDERATION_REDIRECT']));
+    for (const row of rows) {
+      expect(statuses, JSON.stringify(row)).toContain(row.status);
+      expect(methods, JSON.stringify(row)).toContain(row.method);
+      if (row.reasonCode !== null) expect(reasons, JSON.stringify(row)).toContain(row.reasonCode);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { activationCodes, auditLogs, devices, phoneSignInCredentials, phoneSignI
 import { DEFAULT_TENANT_SETTINGS, type TenantSettings } from '../src/domain/settings.js';
 import { jwkThumbprint } from '../src/domain/signedMessages.js';
 import { AuthenticatorKeys, newSigningKey, parseActivationUrl } from '../src/sdk/authenticator.js';
+import { AuthenticatorApp } from '../src/sdk/client.js';
 import { A_PHONE, activate, addUser, allowPhoneSignIn, beginRegistration, deviceAuthorization, enablePhoneSignIn, registerPhone } from './authenticatorClient.js';
 import { createTenant, startTestServer, type TestServer } from './harness.js';
 
@@ -46,8 +47,10 @@ describe('registering the authenticator app', () => {
   it('adds a phone end to end: link, activation, phone sign-in, listed on security info, audited', async () => {
     const tenant = await tenantWithPhoneSignIn();
     const link = await newLink(tenant.token);
-    expect(link.activationUrl).toBe(`phonesignin://activate?endpoint=${encodeURIComponent(`${t.url}/graphql`)}&code=${link.activationCode}`);
-    expect(parseActivationUrl(link.activationUrl)).toEqual({ endpoint: `${t.url}/graphql`, code: link.activationCode });
+    expect(link.activationUrl).toBe(
+      `phonesignin://activate?endpoint=${encodeURIComponent(`${t.url}/graphql`)}&code=${link.activationCode}&issuer=${encodeURIComponent(t.server.issuer)}`,
+    );
+    expect(parseActivationUrl(link.activationUrl)).toEqual({ endpoint: `${t.url}/graphql`, code: link.activationCode, issuer: t.server.issuer });
     expect(Buffer.from(link.activationCode, 'base64url').length).toBeGreaterThanOrEqual(16);
     expect(new Date(link.expiresAt).getTime() - t.clock.now().getTime()).toBe(600_000);
     // Stored hashed, never in clear.
@@ -57,7 +60,7 @@ describe('registering the authenticator app', () => {
 
     const keys = await AuthenticatorKeys.create();
     const activated = await activate(t, keys, link.activationUrl);
-    expect(activated.data.activateAuthenticator).toEqual({ __typename: 'ActivatedAuthenticator', deviceId: expect.any(String) });
+    expect(activated.data.activateAuthenticator).toEqual({ __typename: 'ActivatedAuthenticator', deviceId: expect.any(String), issuer: t.server.issuer });
 
     const enabled = await enablePhoneSignIn(t, keys);
     expect(enabled.data.enablePhoneSignIn).toEqual({ __typename: 'PhoneSignInEnabled', credentialId: keys.credentialId });
@@ -89,6 +92,65 @@ describe('registering the authenticator app', () => {
     );
     const auditText = JSON.stringify(await db().select().from(auditLogs).where(eq(auditLogs.tenantId, tenant.tenantId)));
     expect(auditText).not.toContain(link.activationCode);
+  });
+});
+
+// The issuer (PUBLIC_URL) is the aud of everything a phone signs, and need not be where the phone
+// reaches the API: the link says what it is, and the SDK signs for it, not for the endpoint's origin.
+describe('behind a PUBLIC_URL on another origin', () => {
+  const PUBLIC_URL = 'https://id.example.test';
+  let p: TestServer;
+  beforeAll(async () => {
+    p = await startTestServer({ PUBLIC_URL });
+  });
+  afterAll(() => p.stop());
+
+  async function link() {
+    const tenant = await createTenant(p);
+    await allowPhoneSignIn(p, tenant.tenantId);
+    const begun = await beginRegistration(p, tenant.adminToken);
+    return { tenant, ...(begun.data.beginAuthenticatorRegistration as { activationCode: string; activationUrl: string }) };
+  }
+  /** The link as a phone on the test network sees it: the same code and issuer, the endpoint where this server listens. */
+  const reachable = (activationUrl: string) => {
+    const url = new URL(activationUrl);
+    url.searchParams.set('endpoint', `${p.url}/graphql`);
+    return url.href;
+  };
+  const phone = { displayName: 'Pixel', platform: 'ANDROID', osVersion: '14', appVersion: '6.2403.1' } as const;
+
+  it('names the issuer in the link and in the activation result; the helpers sign for it end to end', async () => {
+    expect(p.server.issuer).toBe(PUBLIC_URL);
+    const { tenant, activationUrl, activationCode } = await link();
+    expect(parseActivationUrl(activationUrl)).toEqual({ endpoint: `${PUBLIC_URL}/graphql`, code: activationCode, issuer: PUBLIC_URL });
+    const keys = await AuthenticatorKeys.create();
+    expect((await activate(p, keys, activationUrl)).data.activateAuthenticator).toMatchObject({ __typename: 'ActivatedAuthenticator', issuer: PUBLIC_URL });
+    expect((await enablePhoneSignIn(p, keys)).data.enablePhoneSignIn.__typename).toBe('PhoneSignInEnabled');
+    const me = await p.gql('{ authenticatorDevice { id phoneSignInEnabled } }', {}, await deviceAuthorization(p, keys));
+    expect(me.data.authenticatorDevice).toEqual({ id: keys.deviceId, phoneSignInEnabled: true });
+    // Signing for where the API was reached is refused, saying what was expected.
+    const origin = await keys.deviceAssertion({ audience: p.url, now: p.clock.now() });
+    expect((await p.gql('{ authenticatorDevice { id } }', {}, `Device ${origin}`)).errors?.[0]?.message).toContain(`expected "${PUBLIC_URL}"`);
+    expect((await p.gql(METHODS, {}, tenant.adminToken)).data.viewer.authenticationMethods).toHaveLength(1);
+  });
+
+  it("lets the SDK's AuthenticatorApp sign for the link's issuer, not the endpoint's origin", async () => {
+    const { activationUrl } = await link();
+    const app = await AuthenticatorApp.activate(reachable(activationUrl), phone);
+    expect(app.audience).toBe(PUBLIC_URL);
+    expect(app.endpoint).toBe(`${p.url}/graphql`);
+    expect(await app.enablePhoneSignIn()).toEqual(expect.any(String));
+    expect(await app.pendingChallenges()).toEqual([]);
+  });
+
+  it('falls back, for a link without issuer, to the issuer of the OpenID configuration beside the endpoint', async () => {
+    const { activationUrl } = await link();
+    const old = new URL(reachable(activationUrl));
+    old.searchParams.delete('issuer');
+    expect(parseActivationUrl(old.href).issuer).toBeUndefined();
+    const app = await AuthenticatorApp.activate(old.href, phone);
+    expect(app.audience).toBe(PUBLIC_URL);
+    expect(await app.pendingChallenges()).toEqual([]);
   });
 });
 

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
 import { tenantDomains, tenants, users } from '../src/db/schema.js';
+import type { UserVerification } from '../src/sdk/authenticator.js';
 import { PASSWORD_REQUIRED_FLOOR_MS } from '../src/services/signIn.js';
 import { addUser, registerPhone } from './authenticatorClient.js';
 import { createTenant } from './harness.js';
@@ -91,12 +92,18 @@ describe('passwordless phone sign-in with number matching', () => {
     await device.close();
   });
 
-  it('says "user" in amr after a biometric', async () => {
+  it('names the biometric in amr when the phone says which (RFC 8176), and only "user" when it does not', async () => {
     const { user, phone } = await phoneUser(t);
-    const attempt = await started(t, user.userPrincipalName);
-    await respond(t, phone, await onlyChallenge(t, phone), { number: attempt.number, uv: 'biometric' });
-    const session = await complete(t, attempt);
-    expect(amrOf(session.data.completeSignIn.accessToken)).toEqual(['mfa', 'pop', 'user']);
+    const amrAfter = async (uv: UserVerification) => {
+      const attempt = await started(t, user.userPrincipalName);
+      await respond(t, phone, await onlyChallenge(t, phone), { number: attempt.number, uv });
+      return amrOf((await complete(t, attempt)).data.completeSignIn.accessToken);
+    };
+    expect(await amrAfter('face')).toEqual(['mfa', 'pop', 'face']);
+    expect(await amrAfter('fingerprint')).toEqual(['mfa', 'pop', 'fpt']);
+    expect(await amrAfter('iris')).toEqual(['mfa', 'pop', 'iris']);
+    expect(await amrAfter('biometric')).toEqual(['mfa', 'pop', 'user']);
+    expect(await amrAfter('pin')).toEqual(['mfa', 'pop', 'pin']);
   });
 
   it('lets the browser cancel; the phone then gets the stored outcome', async () => {

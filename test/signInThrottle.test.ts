@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { signInAttempts } from '../src/db/schema.js';
+import { auditLogs, signInAttempts } from '../src/db/schema.js';
 import { addUser, deviceAuthorization } from './authenticatorClient.js';
 import { createTenant } from './harness.js';
 import {
@@ -132,5 +132,62 @@ describe('"this wasn\'t me"', () => {
     const user = await addUser(t, tenant);
     const refused = follow(t.ws(user.token), ALERTS);
     expect(await refused.next()).toMatchObject({ errors: [{ extensions: { code: 'FORBIDDEN' } }] });
+  });
+});
+
+describe('seeing and clearing sign-in protection', () => {
+  const PROTECTION = 'riskLevel pushMutedUntil phoneSignInLockedUntil';
+  const viewer = async (token: string) => (await t.gql(`{ viewer { ${PROTECTION} } }`, {}, token)).data.viewer;
+  const asAdmin = async (token: string, id: string) => t.gql(`query($id: ID!) { user(id: $id) { ${PROTECTION} } }`, { id }, token);
+  const reset = (token: string, userId: string) =>
+    t.gql(`mutation($id: ID!) { resetUserSignInProtection(userId: $id) { __typename ... on User { id ${PROTECTION} } ... on Error { code } } }`, { id: userId }, token);
+  const at = (seconds: number) => new Date(t.clock.now().getTime() + seconds * 1000).toISOString();
+
+  it('shows risk, mute and lockout to the user and their admins while in force, and an admin clears them', async () => {
+    const { tenant, user, phone } = await phoneUser(t);
+    const otherTenant = await createTenant(t);
+    await setSettings(t, tenant.tenantId, { failureLockoutThreshold: 3, fraudMuteMinutes: 30 });
+    const clear = { riskLevel: 'NONE', pushMutedUntil: null, phoneSignInLockedUntil: null };
+    expect(await viewer(user.token)).toEqual(clear);
+
+    for (const decision of ['deny', 'deny', 'report'] as const) {
+      await started(t, user.userPrincipalName);
+      await respond(t, phone, await onlyChallenge(t, phone), { decision, number: '' });
+    }
+    // The third failure locks phone sign-in for 60 s; the report also mutes pushes for fraudMuteMinutes.
+    const protectedNow = { riskLevel: 'HIGH', pushMutedUntil: at(30 * 60), phoneSignInLockedUntil: at(60) };
+    expect(await viewer(user.token)).toEqual(protectedNow);
+    expect((await asAdmin(tenant.adminToken, user.userId)).data.user).toEqual(protectedNow);
+    expect((await asAdmin(otherTenant.adminToken, user.userId)).errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+
+    // Times that have passed are no longer in force; the risk stays until an admin clears it.
+    t.clock.advance(60);
+    expect(await viewer(user.token)).toEqual({ ...protectedNow, phoneSignInLockedUntil: null });
+    expect(await begin(t, user.userPrincipalName)).toEqual(REFUSED);
+
+    // Attack: an admin of another tenant clearing this user's protection.
+    expect((await reset(otherTenant.adminToken, user.userId)).data.resetUserSignInProtection).toEqual({ __typename: 'DomainError', code: 'NOT_FOUND' });
+    expect((await reset(user.token, user.userId)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await userRow(t, user.userId)).riskLevel).toBe('HIGH');
+
+    const cleared = await reset(tenant.adminToken, user.userId);
+    expect(cleared.data.resetUserSignInProtection).toEqual({ __typename: 'User', id: user.userId, ...clear });
+    expect(await userRow(t, user.userId)).toMatchObject({ riskLevel: 'NONE', pushMutedUntil: null, lockedUntil: null, failedSignIns: 0, lockouts: 0 });
+    expect(await started(t, user.userPrincipalName)).toHaveProperty('attemptId');
+
+    const audits = await t.server.app.db.select().from(auditLogs).where(and(eq(auditLogs.action, 'user.resetSignInProtection'), eq(auditLogs.targetId, user.userId))).orderBy(asc(auditLogs.id));
+    expect(audits.map((a) => ({ tenantId: a.tenantId, actorId: a.actorId, result: a.result, reasonCode: a.reasonCode }))).toEqual([
+      { tenantId: otherTenant.tenantId, actorId: otherTenant.adminId, result: 'FAILURE', reasonCode: 'NOT_FOUND' },
+      { tenantId: tenant.tenantId, actorId: tenant.adminId, result: 'SUCCESS', reasonCode: null },
+    ]);
+    expect(audits[1]!.before).toMatchObject({ riskLevel: 'HIGH', failedSignIns: 3, lockouts: 1 });
+    expect(audits[1]!.after).toMatchObject({ riskLevel: 'NONE', pushMutedUntil: null, lockedUntil: null, failedSignIns: 0, lockouts: 0 });
+  });
+
+  it('tells the reader of each field how it ends', async () => {
+    const fields = (await t.gql('{ __type(name: "User") { fields { name description } } }')).data.__type.fields;
+    for (const name of ['riskLevel', 'pushMutedUntil', 'phoneSignInLockedUntil']) {
+      expect(fields.find((f: any) => f.name === name)?.description, name).toContain('resetUserSignInProtection');
+    }
   });
 });

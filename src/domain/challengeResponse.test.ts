@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticatorKeys } from '../sdk/authenticator.js';
+import { AuthenticatorKeys, type UserVerification } from '../sdk/authenticator.js';
 import { readChallengeResponse, verifyChallengeResponse } from './challengeResponse.js';
 import { type RegisteredKey, SignedMessageError, jwkThumbprint } from './signedMessages.js';
 
@@ -19,7 +19,7 @@ beforeAll(async () => {
   credential = { id: phone.credentialId, jwk, thumbprint: await jwkThumbprint(jwk) };
 });
 
-const respond = (o: Partial<{ challengeId: string; nonce: string; now: Date; number: string }> = {}) =>
+const respond = (o: Partial<{ challengeId: string; nonce: string; now: Date; number: string; uv: UserVerification }> = {}) =>
   phone.challengeResponse({ challengeId: challenge.id, nonce: challenge.nonce, decision: 'approve', number: '42', uv: 'pin', now, ...o });
 
 const code = async (promise: Promise<unknown> | (() => unknown)) => {
@@ -52,6 +52,14 @@ describe('challenge response', () => {
       .setIssuedAt()
       .sign(phone.credentialKey!.privateKey);
     expect(await code(() => readChallengeResponse(noUv))).toBe('MALFORMED');
+    const retina = await respond({ uv: 'retina' as 'pin' });
+    expect(await code(() => readChallengeResponse(retina))).toBe('MALFORMED');
+  });
+
+  it('reads every documented kind of user verification', async () => {
+    for (const uv of ['pin', 'biometric', 'face', 'fingerprint', 'iris', 'none'] as const) {
+      expect(readChallengeResponse(await respond({ uv })).claims.uv).toBe(uv);
+    }
   });
 
   // Attack: a response signed by some other key under this credential's id.

@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { constantTimeEqual } from './secrets.js';
-import type { AttemptKind, Decision, UserVerification } from './signInAttempt.js';
+import { type AttemptKind, type Decision, USER_VERIFICATIONS, type UserVerification } from './signInAttempt.js';
 import { CLOCK_SKEW_S, type RegisteredKey, SignedMessageError, readSignedMessageHeader, verifySignedMessage } from './signedMessages.js';
 
 /**
@@ -41,7 +41,7 @@ const claimsSchema = z.object({
   nonce: z.string().min(1).max(MAX_NONCE_LENGTH),
   decision: z.enum(['approve', 'deny', 'report']),
   number: z.string().max(MAX_NUMBER_LENGTH),
-  uv: z.enum(['pin', 'biometric', 'none']),
+  uv: z.enum(USER_VERIFICATIONS),
   iat: z.number().int(),
 });
 
@@ -68,7 +68,7 @@ export function readChallengeResponse(jws: string): { kid: string; claims: Chall
     const issue = parsed.error.issues[0]!;
     throw new SignedMessageError(
       'MALFORMED',
-      `The claim "${issue.path.join('.')}" is not valid (${issue.message}); expected { challengeId (uuid), nonce, decision: approve|deny|report, number (string), uv: pin|biometric|none, iat }.`,
+      `The claim "${issue.path.join('.')}" is not valid (${issue.message}); expected { challengeId (uuid), nonce, decision: approve|deny|report, number (string), uv: ${USER_VERIFICATIONS.join('|')}, iat }.`,
     );
   }
   return { kid: header.kid!, claims: parsed.data };

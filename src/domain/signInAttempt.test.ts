@@ -75,8 +75,9 @@ describe('refusalReason', () => {
 
 describe('decide', () => {
   it('approves the right number after user verification', () => {
-    expect(decide({ decision: 'approve', uv: 'pin', number: '42' }, '42')).toEqual({ kind: 'APPROVED' });
-    expect(decide({ decision: 'approve', uv: 'biometric', number: '42' }, '42')).toEqual({ kind: 'APPROVED' });
+    expect(decide({ decision: 'approve', uv: 'pin', number: '42' }, '42')).toEqual({ kind: 'APPROVED', uv: 'pin' });
+    expect(decide({ decision: 'approve', uv: 'biometric', number: '42' }, '42')).toEqual({ kind: 'APPROVED', uv: 'biometric' });
+    expect(decide({ decision: 'approve', uv: 'face', number: '42' }, '42')).toEqual({ kind: 'APPROVED', uv: 'face' });
   });
 
   it('refuses an approval without user verification, whatever the number', () => {
@@ -92,6 +93,9 @@ describe('decide', () => {
   it('says how the user was verified, in RFC 8176 terms', () => {
     expect(amrFor('PHONE_SIGN_IN', 'pin')).toEqual(['mfa', 'pop', 'pin']);
     expect(amrFor('PHONE_SIGN_IN', 'biometric')).toEqual(['mfa', 'pop', 'user']);
+    expect(amrFor('PHONE_SIGN_IN', 'face')).toEqual(['mfa', 'pop', 'face']);
+    expect(amrFor('PHONE_SIGN_IN', 'fingerprint')).toEqual(['mfa', 'pop', 'fpt']);
+    expect(amrFor('PUSH_MFA', 'iris')).toEqual(['pwd', 'mfa', 'pop', 'iris']);
     expect(amrFor('PUSH_MFA', 'pin')).toEqual(['pwd', 'mfa', 'pop', 'pin']);
   });
 });

@@ -109,11 +109,31 @@ export const browserReason = (reason: RefusalReason): PasswordRequiredReason =>
   reason === 'PENDING_REQUEST' ? 'PENDING_REQUEST' : 'PASSWORD_REQUIRED';
 
 export type Decision = 'approve' | 'deny' | 'report';
-export type UserVerification = 'pin' | 'biometric' | 'none';
+
+/**
+ * How the user unlocked the credential key on the phone (the response's `uv`), and the RFC 8176
+ * `amr` value each one puts in the session. `biometric` is for apps that cannot tell which
+ * biometric the platform used (Android's BiometricPrompt does not say): RFC 8176 registers no
+ * value for "some biometric", and naming one (face, fpt, iris) would claim what nobody knows, so
+ * it says "user" (a user presence test), the strongest registered value the fact supports;
+ * relying parties that need to know the modality get it from apps that send face, fingerprint or
+ * iris. `none` cannot approve, so it has no amr.
+ */
+export const USER_VERIFICATION_AMR: Record<VerifiedBy, string> = {
+  pin: 'pin',
+  biometric: 'user',
+  face: 'face',
+  fingerprint: 'fpt',
+  iris: 'iris',
+};
+export const USER_VERIFICATIONS = ['pin', 'biometric', 'face', 'fingerprint', 'iris', 'none'] as const;
+export type UserVerification = (typeof USER_VERIFICATIONS)[number];
+/** The verifications that may approve: all but `none`. */
+export type VerifiedBy = Exclude<UserVerification, 'none'>;
 
 export type DecisionOutcome =
   | { kind: 'REFUSED'; reason: 'USER_VERIFICATION_REQUIRED' }
-  | { kind: 'APPROVED' }
+  | { kind: 'APPROVED'; uv: VerifiedBy }
   | { kind: 'DENIED'; reason: 'NUMBER_MISMATCH' | 'USER_DECLINED' | 'FRAUD_REPORTED' };
 
 /**
@@ -126,7 +146,7 @@ export function decide(answer: { decision: Decision; uv: UserVerification; numbe
   if (answer.decision === 'report') return { kind: 'DENIED', reason: 'FRAUD_REPORTED' };
   if (answer.uv === 'none') return { kind: 'REFUSED', reason: 'USER_VERIFICATION_REQUIRED' };
   if (!numberMatches(expectedNumber, answer.number)) return { kind: 'DENIED', reason: 'NUMBER_MISMATCH' };
-  return { kind: 'APPROVED' };
+  return { kind: 'APPROVED', uv: answer.uv };
 }
 
 /** Denials that count towards the lockout (NIST SP 800-63B rev 4 throttling). */
@@ -135,12 +155,11 @@ export const countsAsFailure = (reason: FailureReason) =>
 
 /**
  * RFC 8176 `amr` of the session an approved attempt yields: "mfa" (the phone and its local
- * verification), "pop" (a signature by the credential key), and how the user unlocked it:
- * "pin", or "user" for a biometric, since RFC 8176 registers no value for an unspecified one.
- * After a password ("PUSH_MFA"), "pwd" comes first.
+ * verification), "pop" (a signature by the credential key), and how the user unlocked it
+ * (USER_VERIFICATION_AMR). After a password ("PUSH_MFA"), "pwd" comes first.
  */
-export function amrFor(kind: AttemptKind, uv: Exclude<UserVerification, 'none'>): string[] {
-  const methods = ['mfa', 'pop', uv === 'pin' ? 'pin' : 'user'];
+export function amrFor(kind: AttemptKind, uv: VerifiedBy): string[] {
+  const methods = ['mfa', 'pop', USER_VERIFICATION_AMR[uv]];
   return kind === 'PUSH_MFA' ? ['pwd', ...methods] : methods;
 }
 
@@ -149,8 +168,56 @@ export const SIGN_IN_LOG_STATUSES = ['IN_PROGRESS', 'SUCCESS', 'FAILURE', 'INTER
 export type SignInLogStatus = (typeof SIGN_IN_LOG_STATUSES)[number];
 
 /** Sign-in log methods. */
-export const SIGN_IN_METHODS = ['PHONE_SIGN_IN', 'PASSWORD', 'PUSH_MFA'] as const;
+export const SIGN_IN_METHODS = ['PHONE_SIGN_IN', 'PASSWORD', 'PUSH_MFA', 'TEMPORARY_ACCESS_PASS'] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
+
+/** Why a password or Temporary Access Pass sign-in was not a success, besides the shared USER_NOT_FOUND and USER_DISABLED. */
+export const CREDENTIAL_FAILURE_REASONS = ['INVALID_PASSWORD', 'FEDERATION_REDIRECT', 'TEMPORARY_ACCESS_PASS_INVALID'] as const;
+
+/** Every reason code a sign-in log row can carry: no log is written for UNKNOWN_DOMAIN (no tenant to write it to). */
+export type SignInLogReason = FailureReason | Exclude<RefusalReason, 'UNKNOWN_DOMAIN'> | (typeof CREDENTIAL_FAILURE_REASONS)[number];
+
+/*
+ * What each sign-in log value means, for admins reading the log. The API's descriptions are made
+ * from these maps, and their types make the compiler ask for an entry whenever a value is added.
+ */
+export const SIGN_IN_LOG_STATUS_DESCRIPTIONS: Record<SignInLogStatus, string> = {
+  IN_PROGRESS: 'a number-matching request waiting for the phone, or approved there and not yet redeemed by the browser',
+  SUCCESS: 'a session was issued',
+  FAILURE: 'tried, and ended without a session, reasonCode says why',
+  INTERRUPTED:
+    'nothing was tried: phone sign-in was not offered and the browser was asked for the password, or a federated domain was sent to its identity provider, reasonCode says why',
+};
+
+export const SIGN_IN_METHOD_DESCRIPTIONS: Record<SignInMethod, string> = {
+  PHONE_SIGN_IN: 'passwordless sign-in approved on the phone with number matching',
+  PASSWORD: 'user name and password',
+  PUSH_MFA: 'a push to the phone after a correct password, for users whose policy mode is PUSH',
+  TEMPORARY_ACCESS_PASS: 'a Temporary Access Pass issued by an admin',
+};
+
+export const SIGN_IN_LOG_REASON_DESCRIPTIONS: Record<SignInLogReason, string> = {
+  NUMBER_MISMATCH: 'the number entered on the phone was not the one shown, counted towards the lockout',
+  USER_DECLINED: 'the user chose Deny on the phone, counted towards the lockout',
+  FRAUD_REPORTED: 'the user reported the sign-in as not theirs, so their risk is HIGH and pushes are muted (User.riskLevel, User.pushMutedUntil)',
+  NO_RESPONSE: 'the phone did not answer before the challenge expired',
+  CANCELLED_BY_USER: 'the browser cancelled the sign-in',
+  SUPERSEDED_BY_FRAUD_REPORT: 'cancelled because the user reported another sign-in as fraud',
+  NOT_REDEEMED: 'approved on the phone, but the browser did not call completeSignIn in time',
+  USER_NOT_FOUND: 'no user of the tenant has this name',
+  USER_DISABLED: 'the user is disabled',
+  NOT_ENABLED_BY_POLICY: "the user's effective phone sign-in policy does not allow this method",
+  PUSH_NOT_ALLOWED: 'the tenant settings turn push notifications off',
+  NO_CREDENTIAL: 'the user has no phone with phone sign-in enabled',
+  NO_DEVICE: 'the user has no registered authenticator device to push to',
+  LOCKED_OUT: 'phone sign-in is locked after repeated failures (User.phoneSignInLockedUntil)',
+  PUSH_MUTED: 'pushes are muted after a fraud report (User.pushMutedUntil)',
+  RATE_LIMITED: "the tenant's push rate limit was reached",
+  PENDING_REQUEST: 'an earlier request is still waiting on the phone, so no new push was sent',
+  INVALID_PASSWORD: 'the password was wrong',
+  FEDERATION_REDIRECT: "the user's domain is federated: the password sign-in was sent to its identity provider",
+  TEMPORARY_ACCESS_PASS_INVALID: 'the Temporary Access Pass was wrong, expired or used up',
+};
 
 /** How an attempt's status reads in the sign-in log. */
 export function logStatusOf(status: AttemptStatus): SignInLogStatus {

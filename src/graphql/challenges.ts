@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
+import { USER_VERIFICATION_AMR } from '../domain/signInAttempt.js';
 import type { Auth } from '../services/auth.js';
 import { type ChallengeView, pendingChallenges, respondToChallenge, watchChallenges } from '../services/challenges.js';
 import { builder } from './builder.js';
@@ -62,12 +63,17 @@ builder.subscriptionField('phoneSignInChallenges', (t) =>
   }),
 );
 
+/** `pin` → "pin", …: the uv values that approve, and the amr each gives (domain/signInAttempt.ts). */
+const UV_AMR = Object.entries(USER_VERIFICATION_AMR)
+  .map(([uv, amr]) => `"${uv}" → "${amr}"`)
+  .join(', ');
+
 const RespondInput = builder.inputType('RespondToPhoneSignInChallengeInput', {
   description: 'A signed answer to a challenge.',
   fields: (t) => ({
     response: t.string({
       description:
-        'Compact JWS, header { alg: ES256, typ: "phone-sign-in-response+jwt", kid }, claims { challengeId, nonce, decision: approve|deny|report, number, uv: pin|biometric|none, iat }. For a PHONE_SIGN_IN challenge kid = credentialId and the credential key signs; for PUSH_MFA kid = deviceId and the device key signs (or the credential key, kid = credentialId).',
+        `Compact JWS, header { alg: ES256, typ: "phone-sign-in-response+jwt", kid }, claims { challengeId, nonce, decision: approve|deny|report, number, uv, iat }. For a PHONE_SIGN_IN challenge kid = credentialId and the credential key signs; for PUSH_MFA kid = deviceId and the device key signs (or the credential key, kid = credentialId). uv says how the user was verified on the phone before signing, and sets the session's RFC 8176 amr value: ${UV_AMR}; "none" (no verification) may deny or report, never approve. Send the most specific value the platform tells you: "biometric" means a biometric of unknown kind, and only asserts user presence ("user").`,
       validate: responseSchema,
     }),
   }),

@@ -22,6 +22,7 @@ import {
   removeGroupMembers,
   updateUser,
 } from '../services/directory.js';
+import { resetSignInProtection } from '../services/signIn.js';
 import { builder } from './builder.js';
 import { COMMON_ERRORS, parseQueryArgument, withPagingErrors } from './errors.js';
 
@@ -53,6 +54,50 @@ export const UserRef = builder.objectRef<typeof users.$inferSelect>('User').impl
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When an admin last changed the user.' }),
   }),
 });
+
+type UserRow = typeof users.$inferSelect;
+
+/** Who may read a user's sign-in protection state: the user themself, and admins of their tenant. */
+const selfOrTenantAdmin = (user: UserRow, auth: Auth) => auth.kind === 'user' && (auth.userId === user.id || (auth.isAdmin && auth.tenantId === user.tenantId));
+
+/** A time that protects the user only while it is in the future. */
+const inForce = (until: Date | null, now: Date) => (until && until > now ? until : null);
+
+const REMEDY = 'Wait until then, or an admin of the tenant can clear it at once with resetUserSignInProtection.';
+
+const RiskLevelEnum = builder.enumType('UserRiskLevel', {
+  description: "How much the service distrusts sign-ins to a user's account.",
+  values: {
+    NONE: { description: 'Nothing suspicious is known.' },
+    HIGH: {
+      description:
+        'The user reported a sign-in request on the phone as not theirs ("this wasn\'t me"), so someone else may know their name or password. It stays HIGH until an admin clears it with resetUserSignInProtection, after checking with the user (and changing their password if needed).',
+    },
+  } as const,
+});
+
+builder.objectFields(UserRef, (t) => ({
+  riskLevel: t.field({
+    type: RiskLevelEnum,
+    description: `Whether the user reported a sign-in as fraud (HIGH). Readable by the user and by admins of their tenant. Stays until an admin clears it with resetUserSignInProtection.`,
+    authScopes: (user, _args, { auth }) => selfOrTenantAdmin(user, auth),
+    resolve: (user) => user.riskLevel,
+  }),
+  pushMutedUntil: t.field({
+    type: 'DateTime',
+    nullable: true,
+    description: `Until when no push is sent to the user's phones, after they reported a sign-in as fraud (for the tenant's fraudMuteMinutes): phone sign-in falls back to the password, and a sign-in that needs push MFA is refused. Null when not in force. Readable by the user and by admins of their tenant. ${REMEDY}`,
+    authScopes: (user, _args, { auth }) => selfOrTenantAdmin(user, auth),
+    resolve: (user, _args, { app }) => inForce(user.pushMutedUntil, app.clock.now()),
+  }),
+  phoneSignInLockedUntil: t.field({
+    type: 'DateTime',
+    nullable: true,
+    description: `Until when phone sign-in and push approvals are locked after repeated failures (wrong number, Deny, fraud report, forged signature; the tenant's failureLockoutThreshold, then 60 s doubling to 1 h): the password still works where the policy does not require push MFA. Null when not locked. Readable by the user and by admins of their tenant. ${REMEDY}`,
+    authScopes: (user, _args, { auth }) => selfOrTenantAdmin(user, auth),
+    resolve: (user, _args, { app }) => inForce(user.lockedUntil, app.clock.now()),
+  }),
+}));
 
 const CreateTenantPayload = builder
   .objectRef<{ tenant: typeof tenants.$inferSelect; admin: typeof users.$inferSelect }>('CreateTenantPayload')
@@ -296,6 +341,15 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: GroupMembersInput, required: true, description: 'The group and the users.' }) },
     resolve: (_root, { input }, { app, auth }) =>
       addGroupMembers(app, callerOf(auth), { groupId: String(input.groupId), userIds: input.userIds.map(String) }),
+  }),
+  resetUserSignInProtection: t.field({
+    type: UserRef,
+    description:
+      'Admin: clear what a fraud report and repeated failures put on a user of your tenant: riskLevel back to NONE, pushes unmuted, phone sign-in unlocked and its failure count cleared. Audited. An unknown or foreign id fails with NOT_FOUND.',
+    authScopes: { admin: true },
+    errors: { types: COMMON_ERRORS, directResult: true },
+    args: { userId: t.arg.id({ required: true, description: 'The user to clear.', validate: uuidSchema }) },
+    resolve: (_root, { userId }, { app, auth }) => resetSignInProtection(app, callerOf(auth), String(userId)),
   }),
   removeGroupMembers: t.field({
     type: GroupRef,

@@ -1,6 +1,7 @@
 import { type DefaultConnectionArguments, type ResolveCursorConnectionArgs, resolveCursorConnection } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import type { auditLogs, signInLogs } from '../db/schema.js';
+import { SIGN_IN_LOG_REASON_DESCRIPTIONS, SIGN_IN_LOG_STATUS_DESCRIPTIONS, SIGN_IN_METHOD_DESCRIPTIONS } from '../domain/signInAttempt.js';
 import { type IdPage, listAuditLogs, listSignInLogs, logDevice, logUser } from '../services/logs.js';
 import { builder } from './builder.js';
 import { callerOf, PAGE_SIZE, UserRef, uuidSchema } from './directory.js';
@@ -51,6 +52,13 @@ const SignInDeviceRef = builder.objectRef<{ id: string; displayName: string; pla
   }),
 });
 
+/** "A — what A means; B — …": every value of a sign-in log field, from the domain's own list. */
+const describeValues = (descriptions: Record<string, string>) =>
+  Object.entries(descriptions)
+    .map(([value, meaning]) => `${value} — ${meaning}`)
+    .join('; ');
+const namesOf = (descriptions: Record<string, string>) => Object.keys(descriptions).join(', ');
+
 const SignInLogRef = builder.objectRef<SignInLogRow>('SignInLog').implement({
   description: 'One sign-in, phone or otherwise, with its real outcome (which the browser is not always told).',
   fields: (t) => ({
@@ -70,10 +78,13 @@ const SignInLogRef = builder.objectRef<SignInLogRow>('SignInLog').implement({
       description: 'That device, if it still exists.',
       resolve: (r, _args, { app }) => logDevice(app, r.tenantId, r.deviceId),
     }),
-    method: t.exposeString('method', { description: 'How, e.g. PHONE_SIGN_IN, PUSH_MFA, PASSWORD, TEMPORARY_ACCESS_PASS.' }),
+    method: t.exposeString('method', { description: `How the user signed in, one of: ${describeValues(SIGN_IN_METHOD_DESCRIPTIONS)}.` }),
     numberStyle: t.exposeString('numberStyle', { nullable: true, description: 'TYPED or CHOICE, for number-matching sign-ins.' }),
-    status: t.exposeString('status', { description: 'Outcome, e.g. SUCCESS, FAILURE, or a sign-in attempt status while it is in progress.' }),
-    reasonCode: t.exposeString('reasonCode', { nullable: true, description: 'Stable reason of a failure, e.g. NUMBER_MISMATCH, TEMPORARY_ACCESS_PASS_INVALID.' }),
+    status: t.exposeString('status', { description: `Where the sign-in stands, one of: ${describeValues(SIGN_IN_LOG_STATUS_DESCRIPTIONS)}.` }),
+    reasonCode: t.exposeString('reasonCode', {
+      nullable: true,
+      description: `Stable reason of a FAILURE or INTERRUPTED sign-in (the real one, even where the browser was told less); null otherwise. One of: ${describeValues(SIGN_IN_LOG_REASON_DESCRIPTIONS)}. Codes may be added, never renamed.`,
+    }),
   }),
 });
 
@@ -118,9 +129,9 @@ const SignInLogFilter = builder.inputType('SignInLogFilter', {
   description: 'Narrows the sign-in log; every field given must match.',
   fields: (t) => ({
     userId: t.id({ required: false, description: 'The user id.' }),
-    status: t.string({ required: false, description: 'Exact status, e.g. SUCCESS.' }),
-    reasonCode: t.string({ required: false, description: 'Exact reason code, e.g. NUMBER_MISMATCH.' }),
-    method: t.string({ required: false, description: 'Exact method, e.g. TEMPORARY_ACCESS_PASS.' }),
+    status: t.string({ required: false, description: `Exact status, one of ${namesOf(SIGN_IN_LOG_STATUS_DESCRIPTIONS)} (see SignInLog.status).` }),
+    reasonCode: t.string({ required: false, description: `Exact reason code, one of ${namesOf(SIGN_IN_LOG_REASON_DESCRIPTIONS)} (see SignInLog.reasonCode).` }),
+    method: t.string({ required: false, description: `Exact method, one of ${namesOf(SIGN_IN_METHOD_DESCRIPTIONS)} (see SignInLog.method).` }),
     from: t.field({ type: 'DateTime', required: false, description: 'Sign-ins started at or after this time.' }),
     to: t.field({ type: 'DateTime', required: false, description: 'Sign-ins started before this time.' }),
   }),

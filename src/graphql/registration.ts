@@ -4,6 +4,7 @@ import { displayNameSchema } from '../domain/names.js';
 import { versionSchema } from '../domain/versions.js';
 import type { Auth } from '../services/auth.js';
 import {
+  type ActivatedAuthenticator as ActivatedAuthenticatorResult,
   type AuthenticationMethod,
   type AuthenticatorRegistration,
   activateAuthenticator,
@@ -52,16 +53,21 @@ const AuthenticatorRegistrationRef = builder.objectRef<AuthenticatorRegistration
   fields: (t) => ({
     activationCode: t.exposeString('activationCode', { description: 'The secret single-use code (also inside activationUrl). Show it only to the user who asked.' }),
     activationUrl: t.exposeString('activationUrl', {
-      description: 'phonesignin://activate?endpoint=<url-encoded GraphQL endpoint>&code=<activationCode>; the app scans it and calls activateAuthenticator.',
+      description:
+        'phonesignin://activate?endpoint=<url-encoded GraphQL endpoint>&code=<activationCode>&issuer=<url-encoded issuer>; the app scans it, signs its activation proof (and later messages) with aud = issuer, and calls activateAuthenticator at the endpoint. The issuer need not be the endpoint\'s origin. A link without it (from an older server): read issuer from the .well-known/openid-configuration beside the endpoint.',
     }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When the code stops working (10 minutes after it was issued).' }),
   }),
 });
 
-const ActivatedAuthenticator = builder.objectRef<{ deviceId: string }>('ActivatedAuthenticator').implement({
+const ActivatedAuthenticator = builder.objectRef<ActivatedAuthenticatorResult>('ActivatedAuthenticator').implement({
   description: 'A device registered to the user who issued the activation code.',
   fields: (t) => ({
     deviceId: t.exposeID('deviceId', { description: 'The device id: the kid, iss and sub of every device assertion from now on.' }),
+    issuer: t.exposeString('issuer', {
+      description:
+        "This service's issuer (its public URL, the issuer parameter of the activation link): the aud of every device assertion and credential proof this device signs. It need not be the GraphQL endpoint's origin.",
+    }),
   }),
 });
 

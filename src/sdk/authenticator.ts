@@ -12,7 +12,13 @@ export interface SigningKey {
 }
 
 export type Decision = 'approve' | 'deny' | 'report';
-export type UserVerification = 'pin' | 'biometric' | 'none';
+/**
+ * How the user was verified on the phone before signing (the response's `uv`). Send the most
+ * specific one the platform reports: `face`, `fingerprint` and `iris` become the RFC 8176 amr
+ * values "face", "fpt" and "iris"; `biometric` (kind unknown) only "user"; `pin` "pin". `none`
+ * may deny or report, never approve.
+ */
+export type UserVerification = 'pin' | 'biometric' | 'face' | 'fingerprint' | 'iris' | 'none';
 
 const ALG = 'ES256';
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
@@ -25,15 +31,25 @@ export async function newSigningKey(): Promise<SigningKey> {
   return { privateKey, publicJwk: { kty, crv, x, y } };
 }
 
-/** Splits `phonesignin://activate?endpoint=…&code=…` into the GraphQL endpoint and the code. */
-export function parseActivationUrl(activationUrl: string): { endpoint: string; code: string } {
+export interface ActivationLink {
+  /** The GraphQL HTTP endpoint to call. */
+  endpoint: string;
+  /** The single-use activation code. */
+  code: string;
+  /** The issuer, `aud` of everything the app signs; absent from links of older servers (see AuthenticatorApp.activate). */
+  issuer?: string;
+}
+
+/** Splits `phonesignin://activate?endpoint=…&code=…&issuer=…` into its parts. */
+export function parseActivationUrl(activationUrl: string): ActivationLink {
   const url = new URL(activationUrl);
   const endpoint = url.searchParams.get('endpoint');
   const code = url.searchParams.get('code');
+  const issuer = url.searchParams.get('issuer');
   if (url.protocol !== 'phonesignin:' || url.hostname !== 'activate' || !endpoint || !code) {
-    throw new Error('Not a phone sign-in activation link: expected phonesignin://activate?endpoint=…&code=…');
+    throw new Error('Not a phone sign-in activation link: expected phonesignin://activate?endpoint=…&code=…&issuer=…');
   }
-  return { endpoint, code };
+  return issuer ? { endpoint, code, issuer } : { endpoint, code };
 }
 
 export class AuthenticatorKeys {

@@ -61,28 +61,41 @@ export interface PhoneSignInChallenge {
 const ERROR = '... on Error { code message }';
 const CHALLENGE_FIELDS = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices';
 
+/**
+ * The issuer named by the OpenID configuration beside a GraphQL endpoint, for activation links of
+ * servers older than the link's `issuer` parameter. Not the endpoint's origin: the issuer (PUBLIC_URL)
+ * may carry a path, or be another host than the one the app reaches.
+ */
+export async function discoverIssuer(endpoint: string): Promise<string> {
+  const discovery = new URL('.well-known/openid-configuration', endpoint);
+  const response = await fetch(discovery, { headers: { accept: 'application/json' } });
+  const issuer = response.ok ? ((await response.json()) as { issuer?: unknown }).issuer : undefined;
+  if (typeof issuer !== 'string' || !issuer) throw new Error(`No issuer at ${discovery.href} (HTTP ${response.status}); cannot tell what aud to sign.`);
+  return issuer;
+}
+
 /** An authenticator app: its keys, the endpoint it was activated against, and the calls it makes. */
 export class AuthenticatorApp {
   private constructor(
     readonly keys: AuthenticatorKeys,
     readonly endpoint: string,
-    /** The issuer, `aud` of everything the app signs: the endpoint's origin. */
+    /** The issuer, `aud` of everything the app signs, as the server confirmed at activation. */
     readonly audience: string,
   ) {}
 
   /** Scans an activation link: makes a device key and registers it with the code. */
   static async activate(activationUrl: string, device: DeviceDescription): Promise<AuthenticatorApp> {
-    const { endpoint, code } = parseActivationUrl(activationUrl);
-    const audience = new URL(endpoint).origin;
+    const { endpoint, code, issuer } = parseActivationUrl(activationUrl);
+    const audience = issuer ?? (await discoverIssuer(endpoint));
     const keys = await AuthenticatorKeys.create();
     const proof = await keys.activationProof({ activationCode: code, audience });
     const data = await graphqlRequest(
       endpoint,
-      `mutation($input: ActivateAuthenticatorInput!) { activateAuthenticator(input: $input) { ... on ActivatedAuthenticator { deviceId } ${ERROR} } }`,
+      `mutation($input: ActivateAuthenticatorInput!) { activateAuthenticator(input: $input) { ... on ActivatedAuthenticator { deviceId issuer } ${ERROR} } }`,
       { input: { activationCode: code, device, proof } },
     );
     keys.deviceId = data.activateAuthenticator.deviceId;
-    return new AuthenticatorApp(keys, endpoint, audience);
+    return new AuthenticatorApp(keys, endpoint, data.activateAuthenticator.issuer);
   }
 
   /** A fresh `Authorization` value: each device assertion is accepted once. */

@@ -1,5 +1,7 @@
 import type { Executor } from '../db/client.js';
 import { auditLogs } from '../db/schema.js';
+import { DomainError } from '../domain/errors.js';
+import type { App } from './app.js';
 
 export type Actor =
   | { type: 'OPERATOR' }
@@ -39,3 +41,19 @@ export async function audit(tx: Executor, entry: AuditEntry): Promise<void> {
 /** Writes the audit record of a signed-in user (an admin, mostly) acting on their own tenant. */
 export const auditByUser = (tx: Executor, caller: { tenantId: string; userId: string }, entry: Omit<AuditEntry, 'tenantId' | 'actor'>) =>
   audit(tx, { ...entry, tenantId: caller.tenantId, actor: { type: 'USER', id: caller.userId } });
+
+/** The audit record a use case builds up as it learns who and what it concerns. */
+export type Trail = Omit<AuditEntry, 'result'>;
+
+/**
+ * Runs a use case and, when it refuses with a DomainError, writes the refusal to the audit log in
+ * its own write: the use case's transaction has rolled back, taking its own records with it.
+ */
+export async function auditingRefusals<T>(app: App, trail: Trail, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof DomainError) await audit(app.db, { ...trail, result: 'FAILURE', reasonCode: trail.reasonCode ?? error.code });
+    throw error;
+  }
+}

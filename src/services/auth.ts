@@ -3,7 +3,7 @@ import { users } from '../db/schema.js';
 import { constantTimeEqual } from '../domain/secrets.js';
 import type { App } from './app.js';
 import { authenticateDevice } from './devices.js';
-import { InvalidTokenError } from './tokens.js';
+import { InvalidTokenError, NotAnAccessTokenError } from './tokens.js';
 
 /** Who is calling, decided once per HTTP request or WebSocket connection. */
 export type Auth =
@@ -24,10 +24,18 @@ export async function resolveAuth(app: App, authorization: string | undefined | 
   if (!match) throw new AuthenticationError('The Authorization value must be "Bearer <token>" or "Device <device assertion>".');
   const scheme = match[1]!.toLowerCase();
   const credential = match[2]!;
+  // Each refusal fits its credential: a phone re-signs or re-registers, a person signs in again.
+  if (scheme === 'device') {
+    try {
+      return await authenticateDevice(app, credential);
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw new AuthenticationError(`Device not authenticated: ${error.message}.`);
+      throw error;
+    }
+  }
+  const operatorToken = app.config.operatorToken;
+  if (operatorToken !== undefined && constantTimeEqual(credential, operatorToken)) return { kind: 'operator' };
   try {
-    if (scheme === 'device') return await authenticateDevice(app, credential);
-    const operatorToken = app.config.operatorToken;
-    if (operatorToken !== undefined && constantTimeEqual(credential, operatorToken)) return { kind: 'operator' };
     const claims = await app.tokens.verify(credential);
     const [user] = await app.db
       .select({ isAdmin: users.isAdmin, disabled: users.disabled, tenantId: users.tenantId })
@@ -36,6 +44,7 @@ export async function resolveAuth(app: App, authorization: string | undefined | 
     if (!user || user.disabled || user.tenantId !== claims.tid) throw new InvalidTokenError('the account of this token is disabled or gone');
     return { kind: 'user', userId: claims.sub, tenantId: claims.tid, sessionId: claims.sid, isAdmin: user.isAdmin, amr: claims.amr };
   } catch (error) {
+    if (error instanceof NotAnAccessTokenError) throw new AuthenticationError('The bearer token is neither the operator token nor a valid access token.');
     if (error instanceof InvalidTokenError) throw new AuthenticationError(`Not signed in: ${error.message}. Sign in again.`);
     throw error;
   }

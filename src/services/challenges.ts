@@ -10,7 +10,7 @@ import { type AttemptKind, countsAsFailure, decide, amrFor } from '../domain/sig
 import { SignedMessageError, type SignedMessageErrorCode, jwkThumbprint } from '../domain/signedMessages.js';
 import type { App } from './app.js';
 import type { Auth } from './auth.js';
-import { audit } from './audit.js';
+import { type Trail, audit, auditingRefusals } from './audit.js';
 import { replayThenFollow } from './live.js';
 import { loadTenantSettings } from './policy.js';
 import {
@@ -179,8 +179,27 @@ async function responseKey(db: Executor, auth: DeviceAuth, kid: string) {
  * challenge id and nonce; freshness; decision. The state change is one compare-and-set, so of
  * concurrent answers exactly one moves the attempt; a replay (or a late answer) gets the stored
  * outcome. Null when the challenge is unknown to this device, as for an unknown id.
+ *
+ * Every refusal is audited (signIn.respond, FAILURE, the error's code — BAD_SIGNATURE for a forged
+ * signature — or NOT_FOUND) in its own write after the failed transaction. Only a registered,
+ * live device of this tenant gets here (a fresh, single-use device assertion), so these records
+ * cannot be filled by anonymous noise; that is refused, and audited only when it names a
+ * registered device, in devices.ts authenticateDevice.
  */
 export async function respondToChallenge(app: App, auth: DeviceAuth, response: string): Promise<AttemptView | null> {
+  const trail: Trail = {
+    tenantId: auth.tenantId,
+    actor: { type: 'DEVICE', id: auth.deviceId },
+    action: 'signIn.respond',
+    targetType: 'DEVICE',
+    targetId: auth.deviceId,
+  };
+  const result = await auditingRefusals(app, trail, () => answer(app, auth, response, trail));
+  if (!result) await audit(app.db, { ...trail, result: 'FAILURE', reasonCode: 'NOT_FOUND' });
+  return result;
+}
+
+async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail): Promise<AttemptView | null> {
   const now = app.clock.now();
   let read: ReturnType<typeof readChallengeResponse>;
   try {
@@ -188,6 +207,8 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
   } catch (error) {
     throw asDomainError(error);
   }
+  // From here the refusal is about the challenge the response names (an id, not yet trusted).
+  Object.assign(trail, { targetType: 'SIGN_IN_ATTEMPT', targetId: read.claims.challengeId });
 
   const signer = await responseKey(app.db, auth, read.kid);
   if (!signer) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
@@ -203,22 +224,14 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
   try {
     claims = await verifyChallengeResponse(response, signer.key, attempt, now);
   } catch (error) {
-    if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE' && attempt.status === 'PENDING') {
-      // A forged answer to a live challenge counts against the user, like a wrong number.
-      const outbox = new Outbox();
-      await app.db.transaction(async (tx) => {
-        await recordFailure(tx, attempt.userId, settings, now, outbox);
-        await audit(tx, {
-          tenantId: attempt.tenantId,
-          actor: { type: 'DEVICE', id: auth.deviceId },
-          action: 'signIn.respond',
-          targetType: 'SIGN_IN_ATTEMPT',
-          targetId: attempt.id,
-          result: 'FAILURE',
-          reasonCode: 'BAD_SIGNATURE',
-        });
-      });
-      outbox.publish(app);
+    if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE') {
+      trail.reasonCode = 'BAD_SIGNATURE';
+      if (attempt.status === 'PENDING') {
+        // A forged answer to a live challenge counts against the user, like a wrong number.
+        const outbox = new Outbox();
+        await app.db.transaction((tx) => recordFailure(tx, attempt.userId, settings, now, outbox));
+        outbox.publish(app);
+      }
     }
     throw asDomainError(error);
   }
@@ -237,7 +250,7 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
     const notExpired = gt(signInAttempts.expiresAt, now);
     const moved =
       outcome.kind === 'APPROVED'
-        ? await transition(tx, attempt.id, 'APPROVED', { ...answered, amr: amrFor(attempt.kind, claims.uv as 'pin' | 'biometric') }, notExpired)
+        ? await transition(tx, attempt.id, 'APPROVED', { ...answered, amr: amrFor(attempt.kind, outcome.uv) }, notExpired)
         : await transition(tx, attempt.id, 'DENIED', { ...answered, failureReason: outcome.reason }, notExpired);
     if (!moved) return null;
     await updateSignInLog(tx, moved.id, {

@@ -1,4 +1,5 @@
 import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { devices, usedAssertionIds, users } from '../db/schema.js';
@@ -32,6 +33,19 @@ export async function forgetExpiredAssertionIds(app: App): Promise<void> {
   await app.db.delete(usedAssertionIds).where(lt(usedAssertionIds.expiresAt, app.clock.now()));
 }
 
+/** The registered device a message's header kid names, read without trusting anything else in it. */
+async function deviceNamedBy(db: Executor, jws: string): Promise<{ id: string; tenantId: string } | undefined> {
+  let kid: unknown;
+  try {
+    kid = decodeProtectedHeader(jws).kid;
+  } catch {
+    return undefined;
+  }
+  if (typeof kid !== 'string' || !deviceIdSchema.safeParse(kid).success) return undefined;
+  const [device] = await db.select({ id: devices.id, tenantId: devices.tenantId }).from(devices).where(eq(devices.id, kid));
+  return device;
+}
+
 /**
  * Verifies a device assertion (`Authorization: Device <assertion>`, over HTTP or in graphql-ws
  * connection_init) and names the device speaking: signed by the registered device key, for this
@@ -40,8 +54,9 @@ export async function forgetExpiredAssertionIds(app: App): Promise<void> {
 export async function authenticateDevice(app: App, assertion: string): Promise<Extract<Auth, { kind: 'device' }>> {
   let known: { id: string; tenantId: string } | undefined;
   const refuse = async (reasonCode: string, message: string): Promise<never> => {
-    // Refusals are audited once the assertion names a registered device in a well-formed ES256 header;
-    // anonymous noise (garbage, unknown kid, other algorithms) is not, so it cannot fill the audit log.
+    // Refusals are audited once the assertion names a registered device: in a well-formed ES256
+    // header, or as the kid of a message of another type (a response or proof sent in its place).
+    // Anonymous noise (garbage, unknown kid, other algorithms) is not, so it cannot fill the audit log.
     if (known) {
       await audit(app.db, { tenantId: known.tenantId, actor: { type: 'DEVICE', id: known.id }, action: 'device.authenticate', targetType: 'DEVICE', targetId: known.id, result: 'FAILURE', reasonCode });
     }
@@ -86,6 +101,7 @@ export async function authenticateDevice(app: App, assertion: string): Promise<E
     return { kind: 'device', deviceId: device.id, userId: device.userId, tenantId: device.tenantId };
   } catch (error) {
     if (error instanceof SignedMessageError) {
+      if (error.code === 'WRONG_TYPE') known = await deviceNamedBy(app.db, assertion);
       return await refuse(`ASSERTION_${error.code}`, `the device assertion was refused (${error.code}): ${error.message.replace(/\.$/, '')}`);
     }
     throw error;

@@ -8,7 +8,7 @@ import type { TenantSettings } from '../domain/settings.js';
 import { CLOCK_SKEW_S, SignedMessageError, verifyActivationProof, verifyCredentialProof } from '../domain/signedMessages.js';
 import { type Platform, isAtLeast, minimumOsVersion, platformNames } from '../domain/versions.js';
 import type { App } from './app.js';
-import { type AuditEntry, audit } from './audit.js';
+import { type Trail, audit, auditingRefusals } from './audit.js';
 import { acceptOnce } from './devices.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
 
@@ -19,22 +19,6 @@ const ACTIVATION_CODE_BYTES = 32;
 
 type UserCaller = { userId: string; tenantId: string; isAdmin: boolean };
 type DeviceCaller = { deviceId: string; userId: string; tenantId: string };
-
-/** The audit record a use case builds up as it learns who and what it concerns. */
-type Trail = Omit<AuditEntry, 'result'>;
-
-/**
- * Runs a use case and, when it refuses with a DomainError, writes the refusal to the audit log in
- * its own write: the use case's transaction has rolled back, taking its own records with it.
- */
-async function auditingRefusals<T>(app: App, trail: Trail, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (error instanceof DomainError) await audit(app.db, { ...trail, result: 'FAILURE', reasonCode: trail.reasonCode ?? error.code });
-    throw error;
-  }
-}
 
 /** A unique index said no (another request registered the same key a moment earlier). */
 function isUniqueViolation(error: unknown): boolean {
@@ -90,7 +74,9 @@ export async function beginAuthenticatorRegistration(app: App, caller: UserCalle
         .returning({ id: activationCodes.id });
       await audit(tx, { ...trail, after: { activationCodeId: row!.id, expiresAt } });
       const endpoint = encodeURIComponent(`${app.issuer}/graphql`);
-      return { activationCode, activationUrl: `phonesignin://activate?endpoint=${endpoint}&code=${activationCode}`, expiresAt };
+      // The issuer travels too: it is the aud the app signs, and need not be the endpoint's origin.
+      const activationUrl = `phonesignin://activate?endpoint=${endpoint}&code=${activationCode}&issuer=${encodeURIComponent(app.issuer)}`;
+      return { activationCode, activationUrl, expiresAt };
     }),
   );
 }
@@ -101,6 +87,12 @@ export interface ActivateAuthenticatorInput {
   proof: string;
 }
 
+export interface ActivatedAuthenticator {
+  deviceId: string;
+  /** The aud of everything the device signs from now on. */
+  issuer: string;
+}
+
 /**
  * Registers a new device to the user who issued the activation code.
  *
@@ -109,7 +101,7 @@ export interface ActivateAuthenticatorInput {
  * OS or the app, removing the other work account — leaves the code usable for another scan while
  * it is valid; only a successful activation consumes it, and nothing is half-made either way.
  */
-export async function activateAuthenticator(app: App, input: ActivateAuthenticatorInput): Promise<{ deviceId: string }> {
+export async function activateAuthenticator(app: App, input: ActivateAuthenticatorInput): Promise<ActivatedAuthenticator> {
   const trail: Trail = { tenantId: null, actor: { type: 'ANONYMOUS' }, action: 'authenticator.activate' };
   return auditingRefusals(app, trail, async () => {
     const now = app.clock.now();
@@ -184,7 +176,7 @@ export async function activateAuthenticator(app: App, input: ActivateAuthenticat
           })
           .returning({ id: devices.id });
         await audit(tx, { ...trail, targetType: 'DEVICE', targetId: device!.id, after: { userId: code.userId, displayName: input.device.displayName, platform, osVersion, appVersion } });
-        return { deviceId: device!.id };
+        return { deviceId: device!.id, issuer: app.issuer };
       });
     } catch (error) {
       if (isUniqueViolation(error)) throw alreadyRegistered();

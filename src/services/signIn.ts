@@ -23,7 +23,7 @@ import {
 } from '../domain/signInAttempt.js';
 import { afterFailure, afterSuccess, pushRateLimited, pushWindowStart } from '../domain/throttle.js';
 import type { App } from './app.js';
-import { type Actor, audit } from './audit.js';
+import { type Actor, type Trail, audit, auditingRefusals } from './audit.js';
 import { locate } from './geo.js';
 import { replayThenFollow } from './live.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
@@ -393,6 +393,41 @@ export async function cancelSignIn(app: App, input: { attemptId: string; attempt
   });
   outbox.publish(app);
   return attemptView(result);
+}
+
+/** What resetSignInProtection changes, as its audit record shows it. */
+const protectionOf = (user: UserRow) => ({
+  riskLevel: user.riskLevel,
+  pushMutedUntil: user.pushMutedUntil,
+  lockedUntil: user.lockedUntil,
+  failedSignIns: user.failedSignIns,
+  lockouts: user.lockouts,
+});
+
+/**
+ * An admin clears what fraud reports and failures put on a user of their tenant: risk back to
+ * NONE, pushes unmuted, and the lockout and failure counts cleared as a success would clear them.
+ * An unknown or foreign id is NOT_FOUND; refusals are audited too.
+ */
+export async function resetSignInProtection(app: App, caller: { tenantId: string; userId: string }, userId: string): Promise<UserRow> {
+  const trail: Trail = { tenantId: caller.tenantId, actor: { type: 'USER', id: caller.userId }, action: 'user.resetSignInProtection', targetType: 'USER', targetId: userId };
+  return auditingRefusals(app, trail, () =>
+    app.db.transaction(async (tx) => {
+      const [user] = await tx
+        .select()
+        .from(users)
+        .where(and(eq(users.id, userId), eq(users.tenantId, caller.tenantId)))
+        .for('update');
+      if (!user) throw new DomainError('NOT_FOUND', 'No such user in your tenant. Check the id.', 'userId');
+      const [reset] = await tx
+        .update(users)
+        .set({ riskLevel: 'NONE', pushMutedUntil: null, ...afterSuccess(), updatedAt: app.clock.now() })
+        .where(eq(users.id, user.id))
+        .returning();
+      await audit(tx, { ...trail, before: protectionOf(user), after: protectionOf(reset!) });
+      return reset!;
+    }),
+  );
 }
 
 /** The audit row of an attempt's outcome. */

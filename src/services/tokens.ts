@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import {
   type CryptoKey,
@@ -31,11 +32,16 @@ export interface IssuedToken {
 
 export class InvalidTokenError extends Error {}
 
+/** The credential is not an access token of this service at all (garbage, a forged or foreign JWT), as opposed to one that has ended. */
+export class NotAnAccessTokenError extends InvalidTokenError {}
+
 const ALG = 'ES256';
 /** Arbitrary constant naming the advisory lock held while the first signing key is made. */
 const SIGNING_KEY_LOCK = 7_261_001;
 /** A token signed by a key this node has not seen makes it re-read the keys, at most this often. */
 const KEY_RELOAD_MIN_INTERVAL_MS = 10_000;
+/** RFC 9068 requires a unique `jti`; 128 random bits make collisions negligible. */
+const JTI_BYTES = 16;
 
 const safeKid = (token: string): string | undefined => {
   try {
@@ -104,10 +110,14 @@ export class TokenService {
       .insert(sessions)
       .values({ tenantId: subject.tenantId, userId: subject.userId, amr: subject.amr, expiresAt, createdAt: now })
       .returning({ id: sessions.id });
-    const accessToken = await new SignJWT({ tid: subject.tenantId, sid: session!.id, amr: subject.amr })
+    // RFC 9068 requires client_id. The only client today is this service's own first-party sign-in
+    // (there is no client registration or authorization endpoint yet), so the client is the issuer.
+    // aud is the issuer too: these tokens are for this API alone.
+    const accessToken = await new SignJWT({ tid: subject.tenantId, sid: session!.id, amr: subject.amr, client_id: this.issuer })
       .setProtectedHeader({ alg: ALG, typ: 'at+jwt', kid: this.signing.kid })
       .setIssuer(this.issuer)
       .setAudience(this.issuer)
+      .setJti(randomBytes(JTI_BYTES).toString('base64url'))
       .setSubject(subject.userId)
       .setIssuedAt(Math.floor(now.getTime() / 1000))
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
@@ -125,20 +135,20 @@ export class TokenService {
         token,
         (header) => {
           const key = header.kid ? this.verifying.get(header.kid) : undefined;
-          if (!key) throw new InvalidTokenError(`unknown signing key "${String(header.kid)}"`);
+          if (!key) throw new NotAnAccessTokenError(`unknown signing key "${String(header.kid)}"`);
           return key;
         },
         { issuer: this.issuer, audience: this.issuer, algorithms: [ALG], typ: 'at+jwt', currentDate: this.clock.now() },
       ));
     } catch (error) {
-      if (error instanceof joseErrors.JOSEError || error instanceof InvalidTokenError) {
-        throw new InvalidTokenError(error instanceof joseErrors.JWTExpired ? 'the access token has expired' : 'the access token is not valid');
-      }
+      // jose checks the signature before the claims, so an expired token is one this service signed.
+      if (error instanceof joseErrors.JWTExpired) throw new InvalidTokenError('the access token has expired');
+      if (error instanceof joseErrors.JOSEError || error instanceof InvalidTokenError) throw new NotAnAccessTokenError('the access token is not valid');
       throw error;
     }
     const { sub, tid, sid, amr } = payload;
     if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || !Array.isArray(amr)) {
-      throw new InvalidTokenError('the access token lacks sub, tid, sid or amr');
+      throw new NotAnAccessTokenError('the access token lacks sub, tid, sid or amr');
     }
     const [session] = await this.db
       .select({ id: sessions.id })
