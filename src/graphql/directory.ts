@@ -1,8 +1,7 @@
 import { type DefaultConnectionArguments, resolveOffsetConnection } from '@pothos/plugin-relay';
-import { eq } from 'drizzle-orm';
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
-import { type groups, tenantDomains, type tenants, users } from '../db/schema.js';
+import type { groups, tenants, users } from '../db/schema.js';
 import { displayNameSchema, domainSchema, passwordSchema, userPrincipalNameSchema } from '../domain/names.js';
 import type { Auth } from '../services/auth.js';
 import {
@@ -16,10 +15,12 @@ import {
   deleteUser,
   getGroup,
   getUser,
+  getViewer,
   listGroupMembers,
   listGroups,
   listUsers,
   removeGroupMembers,
+  tenantDomainNames,
   updateUser,
 } from '../services/directory.js';
 import { resetSignInProtection } from '../services/signIn.js';
@@ -33,8 +34,7 @@ export const TenantRef = builder.objectRef<typeof tenants.$inferSelect>('Tenant'
     name: t.exposeString('name', { description: 'Display name of the organisation.' }),
     domains: t.stringList({
       description: 'Domains the tenant owns; a user principal name ends in one of them.',
-      resolve: async (tenant, _args, { app }) =>
-        (await app.db.select({ domain: tenantDomains.domain }).from(tenantDomains).where(eq(tenantDomains.tenantId, tenant.id))).map((d) => d.domain),
+      resolve: (tenant, _args, { app }) => tenantDomainNames(app, tenant.id),
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the tenant was created.' }),
   }),
@@ -136,9 +136,10 @@ builder.queryField('viewer', (t) =>
     description: 'The signed-in user: their own security info.',
     authScopes: { user: true },
     resolve: async (_root, _args, { app, auth }) => {
-      const userId = auth.kind === 'user' ? auth.userId : '';
-      const [user] = await app.db.select().from(users).where(eq(users.id, userId));
-      return user!;
+      const user = auth.kind === 'user' ? await getViewer(app, auth) : undefined;
+      // The token's session outlived the account only if it was deleted a moment ago.
+      if (!user) throw new GraphQLError('Your account no longer exists. Sign in again.', { extensions: { code: 'UNAUTHENTICATED' } });
+      return user;
     },
   }),
 );

@@ -235,6 +235,15 @@ async function removeUserFromPolicy(tx: Executor, caller: AdminCaller, userId: s
 /** One user of the caller's tenant, or undefined for an unknown or foreign id. */
 export const getUser = (app: App, caller: AdminCaller, userId: string) => findUser(app.db, caller.tenantId, userId);
 
+/** The signed-in user's own directory entry (undefined once deleted). */
+export const getViewer = (app: App, caller: { tenantId: string; userId: string }) => findUser(app.db, caller.tenantId, caller.userId);
+
+/** Every domain a tenant owns, primary and federated, in name order. */
+export async function tenantDomainNames(app: App, tenantId: string): Promise<string[]> {
+  const rows = await app.db.select({ domain: tenantDomains.domain }).from(tenantDomains).where(eq(tenantDomains.tenantId, tenantId)).orderBy(asc(tenantDomains.domain));
+  return rows.map((row) => row.domain);
+}
+
 /** A page of the caller's users, by user principal name, optionally matching `search`. */
 export function listUsers(app: App, caller: AdminCaller, search: string | null | undefined, page: { limit: number; offset: number }) {
   const matches = search
