@@ -53,6 +53,10 @@ export const users = pgTable(
     failedSignIns: integer('failed_sign_ins').notNull().default(0),
     lockedUntil: at('locked_until'),
     lockouts: integer('lockouts').notNull().default(0),
+    /** Wrong passwords since the last correct one, counted apart from phone sign-in failures. */
+    failedPasswordSignIns: integer('failed_password_sign_ins').notNull().default(0),
+    passwordLockedUntil: at('password_locked_until'),
+    passwordLockouts: integer('password_lockouts').notNull().default(0),
     pushesSinceSuccess: integer('pushes_since_success').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: at('updated_at').notNull().defaultNow(),

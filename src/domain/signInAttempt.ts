@@ -172,7 +172,7 @@ export const SIGN_IN_METHODS = ['PHONE_SIGN_IN', 'PASSWORD', 'PUSH_MFA', 'TEMPOR
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
 
 /** Why a password or Temporary Access Pass sign-in was not a success, besides the shared USER_NOT_FOUND and USER_DISABLED. */
-export const CREDENTIAL_FAILURE_REASONS = ['INVALID_PASSWORD', 'FEDERATION_REDIRECT', 'TEMPORARY_ACCESS_PASS_INVALID'] as const;
+export const CREDENTIAL_FAILURE_REASONS = ['INVALID_PASSWORD', 'PASSWORD_LOCKED_OUT', 'FEDERATION_REDIRECT', 'TEMPORARY_ACCESS_PASS_INVALID'] as const;
 
 /** Every reason code a sign-in log row can carry: no log is written for UNKNOWN_DOMAIN (no tenant to write it to). */
 export type SignInLogReason = FailureReason | Exclude<RefusalReason, 'UNKNOWN_DOMAIN'> | (typeof CREDENTIAL_FAILURE_REASONS)[number];
@@ -214,7 +214,9 @@ export const SIGN_IN_LOG_REASON_DESCRIPTIONS: Record<SignInLogReason, string> = 
   PUSH_MUTED: 'pushes are muted after a fraud report (User.pushMutedUntil)',
   RATE_LIMITED: "the tenant's push rate limit was reached",
   PENDING_REQUEST: 'an earlier request is still waiting on the phone, so no new push was sent',
-  INVALID_PASSWORD: 'the password was wrong',
+  INVALID_PASSWORD: 'the password was wrong, counted towards the password lockout',
+  PASSWORD_LOCKED_OUT:
+    'password sign-in is locked after repeated wrong passwords (User.passwordLockedUntil), so the password was not checked (or, checked while the lock began, its result was not used); the person was told the user name or password is incorrect',
   FEDERATION_REDIRECT: "the user's domain is federated: the password sign-in was sent to its identity provider",
   TEMPORARY_ACCESS_PASS_INVALID: 'the Temporary Access Pass was wrong, expired or used up',
 };

@@ -12,28 +12,28 @@ describe('lockout back-off', () => {
   });
 
   it('counts failures across attempts and locks at the threshold', () => {
-    let state = { failedSignIns: 0, lockouts: 0, lockedUntil: null as Date | null };
+    let state = { failures: 0, lockouts: 0, lockedUntil: null as Date | null };
     for (let i = 1; i < 3; i++) {
       const next = afterFailure(state, 3, now);
       expect(next.lockedNow).toBe(false);
-      expect(next.failedSignIns).toBe(i);
+      expect(next.failures).toBe(i);
       state = next;
     }
     const locked = afterFailure(state, 3, now);
-    expect(locked).toMatchObject({ failedSignIns: 3, lockouts: 1, lockedNow: true, lockedUntil: later(60) });
+    expect(locked).toMatchObject({ failures: 3, lockouts: 1, lockedNow: true, lockedUntil: later(60) });
     expect(isLocked(locked.lockedUntil, later(59))).toBe(true);
     expect(isLocked(locked.lockedUntil, later(60))).toBe(false);
     const again = afterFailure(locked, 3, later(60));
-    expect(again).toMatchObject({ failedSignIns: 4, lockouts: 2, lockedUntil: later(180) });
+    expect(again).toMatchObject({ failures: 4, lockouts: 2, lockedUntil: later(180) });
   });
 
   it('never shortens a running lockout', () => {
-    const state = { failedSignIns: 9, lockouts: 3, lockedUntil: later(3000) };
+    const state = { failures: 9, lockouts: 3, lockedUntil: later(3000) };
     expect(afterFailure(state, 10, now).lockedUntil).toEqual(later(3000));
   });
 
   it('is cleared by a success', () => {
-    expect(afterSuccess()).toEqual({ failedSignIns: 0, lockouts: 0, lockedUntil: null });
+    expect(afterSuccess()).toEqual({ failures: 0, lockouts: 0, lockedUntil: null });
   });
 });
 

@@ -1,7 +1,14 @@
 /**
- * Anti-fatigue arithmetic (NIST SP 800-63B rev 4, throttling): failures count per user across
- * attempts, a lockout doubles with every further failure, and pushes are rate-limited.
+ * Throttling arithmetic (NIST SP 800-63B rev 4 §3.2.2, Entra "smart lockout"): failures count per
+ * user across attempts, a lockout doubles with every further failure, and pushes are rate-limited.
+ * A user has one counter per lock, and the same arithmetic runs each.
  */
+
+/**
+ * What a user can be locked out of, each counted apart: a person mistyping their password must not
+ * lock their phone sign-in, and wrong numbers on the phone must not lock their password.
+ */
+export type Lock = 'PHONE_SIGN_IN' | 'PASSWORD';
 
 /** First lockout: long enough to stop a burst of guesses, short enough not to lock a person out for long. */
 export const LOCKOUT_BASE_S = 60;
@@ -9,8 +16,8 @@ export const LOCKOUT_BASE_S = 60;
 export const LOCKOUT_MAX_S = 3600;
 
 export interface FailureState {
-  /** Failures since the last success; a new challenge never resets it. */
-  failedSignIns: number;
+  /** Failures since the last success; a new attempt never resets it. */
+  failures: number;
   lockouts: number;
   lockedUntil: Date | null;
 }
@@ -24,17 +31,17 @@ export function lockoutSeconds(failures: number, threshold: number): number {
 
 /** The state after one more failure, and whether it starts (or extends) a lockout. */
 export function afterFailure(state: FailureState, threshold: number, now: Date): FailureState & { lockedNow: boolean } {
-  const failedSignIns = state.failedSignIns + 1;
-  const seconds = lockoutSeconds(failedSignIns, threshold);
-  if (seconds === 0) return { ...state, failedSignIns, lockedNow: false };
+  const failures = state.failures + 1;
+  const seconds = lockoutSeconds(failures, threshold);
+  if (seconds === 0) return { ...state, failures, lockedNow: false };
   const until = new Date(now.getTime() + seconds * 1000);
   // A lockout never shortens one already running.
   const lockedUntil = state.lockedUntil && state.lockedUntil > until ? state.lockedUntil : until;
-  return { failedSignIns, lockouts: state.lockouts + 1, lockedUntil, lockedNow: true };
+  return { failures, lockouts: state.lockouts + 1, lockedUntil, lockedNow: true };
 }
 
 /** A success clears the failures and any lockout. */
-export const afterSuccess = (): FailureState => ({ failedSignIns: 0, lockouts: 0, lockedUntil: null });
+export const afterSuccess = (): FailureState => ({ failures: 0, lockouts: 0, lockedUntil: null });
 
 export const isLocked = (lockedUntil: Date | null, now: Date) => lockedUntil !== null && lockedUntil > now;
 

@@ -31,7 +31,7 @@ const SecurityAlertRef = builder.objectRef<SecurityAlertView>('SecurityAlert').i
     attemptId: t.exposeID('attemptId', { nullable: true, description: 'The sign-in attempt concerned, if one.' }),
     details: t.field({
       type: 'JSON',
-      description: 'Context: userPrincipalName, and appName, ipAddress, location, deviceId (fraud) or failedSignIns, lockedUntil (lockout).',
+      description: 'Context: userPrincipalName, and appName, ipAddress, location, deviceId (fraud) or lock (PHONE_SIGN_IN or PASSWORD), failedSignIns, lockedUntil (lockout).',
       resolve: (a) => a.details,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),

@@ -97,6 +97,13 @@ builder.objectFields(UserRef, (t) => ({
     authScopes: (user, _args, { auth }) => selfOrTenantAdmin(user, auth),
     resolve: (user, _args, { app }) => inForce(user.lockedUntil, app.clock.now()),
   }),
+  passwordLockedUntil: t.field({
+    type: 'DateTime',
+    nullable: true,
+    description: `Until when password sign-in is locked after repeated wrong passwords (the tenant's failureLockoutThreshold, then 60 s doubling to 1 h; counted apart from phone sign-in failures, and cleared by a correct password): while locked even the right password is answered as a wrong one; phone sign-in and Temporary Access Passes are not affected. Null when not locked. Readable by the user and by admins of their tenant. ${REMEDY}`,
+    authScopes: (user, _args, { auth }) => selfOrTenantAdmin(user, auth),
+    resolve: (user, _args, { app }) => inForce(user.passwordLockedUntil, app.clock.now()),
+  }),
 }));
 
 const CreateTenantPayload = builder
@@ -346,7 +353,7 @@ builder.mutationFields((t) => ({
   resetUserSignInProtection: t.field({
     type: UserRef,
     description:
-      'Admin: clear what a fraud report and repeated failures put on a user of your tenant: riskLevel back to NONE, pushes unmuted, phone sign-in unlocked and its failure count cleared. Audited. An unknown or foreign id fails with NOT_FOUND.',
+      'Admin: clear what a fraud report and repeated failures put on a user of your tenant: riskLevel back to NONE, pushes unmuted, phone sign-in and password sign-in unlocked and their failure counts cleared. Audited. An unknown or foreign id fails with NOT_FOUND.',
     authScopes: { admin: true },
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { userId: t.arg.id({ required: true, description: 'The user to clear.', validate: uuidSchema }) },

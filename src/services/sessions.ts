@@ -1,14 +1,16 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull, lte, or } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
 import { tenantDomains, users } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
-import type { RefusalReason } from '../domain/signInAttempt.js';
+import type { RefusalReason, SignInLogReason } from '../domain/signInAttempt.js';
+import { isLocked } from '../domain/throttle.js';
 import type { App } from './app.js';
 import { audit } from './audit.js';
 import { UNKNOWN_LOCATION, locate } from './geo.js';
 import { verifyPassword } from './passwords.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
-import { Outbox, type SignInContext, type StartedAttempt, pushRefusal, startAttempt } from './signIn.js';
+import { Outbox, type SignInContext, type StartedAttempt, clearedLock, pushRefusal, recordFailure, startAttempt } from './signIn.js';
 import { writeSignInLog } from './signInLogs.js';
 import type { IssuedToken } from './tokens.js';
 
@@ -28,8 +30,10 @@ const MFA_UNAVAILABLE: Partial<Record<RefusalReason, string>> = {
 };
 
 /**
- * Password sign-in ("use your password instead"). An unknown user and a wrong password are
- * answered alike, in like time. A federated domain is sent to its identity provider. A user
+ * Password sign-in ("use your password instead"). An unknown user, a wrong password and a locked
+ * password are answered alike, in like time. Wrong passwords count towards the password lock
+ * (the tenant's failureLockoutThreshold, then 60 s doubling to 1 h; apart from the phone sign-in
+ * lock), a correct one clears it. A federated domain is sent to its identity provider. A user
  * whose effective policy mode is PUSH gets the number-matching push as a second factor
  * (MfaRequired) on every registered authenticator device — such users cannot hold a phone
  * sign-in credential, so the device key answers it — redeemed with completeSignIn.
@@ -48,8 +52,8 @@ export async function signInWithPassword(
     .from(users)
     .where(and(eq(users.userPrincipalName, input.userPrincipalName), domain ? eq(users.tenantId, domain.tenantId) : undefined));
   const location = domain ? await locate(app, input.ipAddress) : null;
-  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string }) =>
-    writeSignInLog(app.db, {
+  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string }, tx: Executor = app.db) =>
+    writeSignInLog(tx, {
       tenantId: domain!.tenantId,
       userId: user?.id ?? null,
       userPrincipalName: input.userPrincipalName,
@@ -68,22 +72,36 @@ export async function signInWithPassword(
     return { type: 'FEDERATION_REDIRECT', signInUrl: domain.federationSignInUrl };
   }
 
-  const valid = await verifyPassword(user?.passwordHash ?? null, input.password);
-  if (!user || !valid || user.disabled) {
-    if (domain) await log({ status: 'FAILURE', reasonCode: !user ? 'USER_NOT_FOUND' : valid ? 'USER_DISABLED' : 'INVALID_PASSWORD' });
-    if (user) {
-      await audit(app.db, {
-        tenantId: user.tenantId,
-        actor: { type: 'ANONYMOUS' },
-        action: 'signIn.password',
-        targetType: 'USER',
-        targetId: user.id,
-        result: 'FAILURE',
-        reasonCode: valid ? 'USER_DISABLED' : 'INVALID_PASSWORD',
-      });
-    }
+  /** Every refusal gets the wrong-password answer; the log and audit keep the real reason. */
+  const refuse = async (reasonCode: SignInLogReason): Promise<never> => {
+    const outbox = new Outbox();
+    await app.db.transaction(async (tx) => {
+      if (domain) await log({ status: 'FAILURE', reasonCode }, tx);
+      if (!user) return;
+      await audit(tx, { tenantId: user.tenantId, actor: { type: 'ANONYMOUS' }, action: 'signIn.password', targetType: 'USER', targetId: user.id, result: 'FAILURE', reasonCode });
+      if (reasonCode === 'INVALID_PASSWORD') await recordFailure(tx, user.id, await loadTenantSettings(tx, user.tenantId), now, outbox, 'PASSWORD');
+    });
+    outbox.publish(app);
     throw new DomainError('INVALID_CREDENTIALS', WRONG_CREDENTIALS);
-  }
+  };
+
+  // Online password guessing: while locked the password is not checked at all (no oracle), but
+  // the decoy is, so the refusal costs the argon2 time a check costs.
+  const locked = user !== undefined && isLocked(user.passwordLockedUntil, now);
+  const valid = await verifyPassword(locked ? null : (user?.passwordHash ?? null), input.password);
+  if (!user) return refuse('USER_NOT_FOUND');
+  if (locked) return refuse('PASSWORD_LOCKED_OUT');
+  if (!valid) return refuse('INVALID_PASSWORD');
+  if (user.disabled) return refuse('USER_DISABLED');
+
+  // A correct password clears the count, unless failures checked meanwhile locked it: then the
+  // lock wins, so guesses sent in parallel get no more answers than the threshold allows.
+  const [cleared] = await app.db
+    .update(users)
+    .set({ ...clearedLock('PASSWORD'), updatedAt: now })
+    .where(and(eq(users.id, user.id), or(isNull(users.passwordLockedUntil), lte(users.passwordLockedUntil, now))))
+    .returning({ id: users.id });
+  if (!cleared) return refuse('PASSWORD_LOCKED_OUT');
 
   const policy = await loadEffectivePolicy(app.db, user.id);
   if (policy.allowed && policy.mode === 'PUSH') {

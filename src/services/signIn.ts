@@ -21,7 +21,7 @@ import {
   refusalReason,
   sourcesOf,
 } from '../domain/signInAttempt.js';
-import { afterFailure, afterSuccess, pushRateLimited, pushWindowStart } from '../domain/throttle.js';
+import { type FailureState, type Lock, afterFailure, afterSuccess, pushRateLimited, pushWindowStart } from '../domain/throttle.js';
 import type { App } from './app.js';
 import { type Actor, type Trail, audit, auditingRefusals } from './audit.js';
 import { locate } from './geo.js';
@@ -135,6 +135,21 @@ async function hasLiveDevice(db: Executor, userId: string): Promise<boolean> {
 }
 
 type UserRow = typeof users.$inferSelect;
+
+/** Where each lock's counter lives on the user row. */
+const LOCK_COLUMNS: Record<Lock, { read(user: UserRow): FailureState; write(state: FailureState): Partial<typeof users.$inferInsert> }> = {
+  PHONE_SIGN_IN: {
+    read: (u) => ({ failures: u.failedSignIns, lockouts: u.lockouts, lockedUntil: u.lockedUntil }),
+    write: (s) => ({ failedSignIns: s.failures, lockouts: s.lockouts, lockedUntil: s.lockedUntil }),
+  },
+  PASSWORD: {
+    read: (u) => ({ failures: u.failedPasswordSignIns, lockouts: u.passwordLockouts, lockedUntil: u.passwordLockedUntil }),
+    write: (s) => ({ failedPasswordSignIns: s.failures, passwordLockouts: s.lockouts, passwordLockedUntil: s.lockedUntil }),
+  },
+};
+
+/** The columns that clear a lock and its counter, as a success does. */
+export const clearedLock = (lock: Lock) => LOCK_COLUMNS[lock].write(afterSuccess());
 
 /** Why not to push to this user now, or null: the policy, the credential and the anti-fatigue limits. */
 export async function pushRefusal(
@@ -356,7 +371,7 @@ export async function completeSignIn(app: App, input: { attemptId: string; attem
     const issued = await app.tokens.issue(tx, { tenantId: done.tenantId, userId: done.userId, amr: done.amr ?? [] });
     await tx
       .update(users)
-      .set({ ...afterSuccess(), pushesSinceSuccess: 0, updatedAt: now })
+      .set({ ...clearedLock('PHONE_SIGN_IN'), pushesSinceSuccess: 0, updatedAt: now })
       .where(eq(users.id, user.id));
     await updateSignInLog(tx, done.id, { status: 'SUCCESS', reasonCode: null, at: now });
     await audit(tx, {
@@ -402,11 +417,15 @@ const protectionOf = (user: UserRow) => ({
   lockedUntil: user.lockedUntil,
   failedSignIns: user.failedSignIns,
   lockouts: user.lockouts,
+  passwordLockedUntil: user.passwordLockedUntil,
+  failedPasswordSignIns: user.failedPasswordSignIns,
+  passwordLockouts: user.passwordLockouts,
 });
 
 /**
  * An admin clears what fraud reports and failures put on a user of their tenant: risk back to
- * NONE, pushes unmuted, and the lockout and failure counts cleared as a success would clear them.
+ * NONE, pushes unmuted, and both lockouts (phone sign-in and password) and their failure counts
+ * cleared as a success would clear them.
  * An unknown or foreign id is NOT_FOUND; refusals are audited too.
  */
 export async function resetSignInProtection(app: App, caller: { tenantId: string; userId: string }, userId: string): Promise<UserRow> {
@@ -421,7 +440,7 @@ export async function resetSignInProtection(app: App, caller: { tenantId: string
       if (!user) throw new DomainError('NOT_FOUND', 'No such user in your tenant. Check the id.', 'userId');
       const [reset] = await tx
         .update(users)
-        .set({ riskLevel: 'NONE', pushMutedUntil: null, ...afterSuccess(), updatedAt: app.clock.now() })
+        .set({ riskLevel: 'NONE', pushMutedUntil: null, ...clearedLock('PHONE_SIGN_IN'), ...clearedLock('PASSWORD'), updatedAt: app.clock.now() })
         .where(eq(users.id, user.id))
         .returning();
       await audit(tx, { ...trail, before: protectionOf(user), after: protectionOf(reset!) });
@@ -445,23 +464,24 @@ export async function auditOutcome(tx: Executor, attempt: Attempt, actor: Actor)
 }
 
 /**
- * Counts one failure against the user (NIST SP 800-63B rev 4 throttling) and, when it starts a
- * lockout, raises a security alert for the tenant's admins.
+ * Counts one failure against one of the user's locks (NIST SP 800-63B rev 4 throttling, the
+ * tenant's failureLockoutThreshold for both) and, when it starts a lockout, raises a security
+ * alert for the tenant's admins; `details.lock` says which.
  */
-export async function recordFailure(tx: Executor, userId: string, settings: TenantSettings, now: Date, outbox: Outbox): Promise<void> {
+export async function recordFailure(tx: Executor, userId: string, settings: TenantSettings, now: Date, outbox: Outbox, lock: Lock = 'PHONE_SIGN_IN'): Promise<void> {
   const [user] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
   if (!user) return;
-  const next = afterFailure(user, settings.failureLockoutThreshold, now);
+  const next = afterFailure(LOCK_COLUMNS[lock].read(user), settings.failureLockoutThreshold, now);
   await tx
     .update(users)
-    .set({ failedSignIns: next.failedSignIns, lockouts: next.lockouts, lockedUntil: next.lockedUntil, updatedAt: now })
+    .set({ ...LOCK_COLUMNS[lock].write(next), updatedAt: now })
     .where(eq(users.id, userId));
   if (next.lockedNow) {
     const alertId = await raiseAlert(tx, {
       tenantId: user.tenantId,
       kind: 'LOCKED_OUT',
       userId,
-      details: { userPrincipalName: user.userPrincipalName, failedSignIns: next.failedSignIns, lockedUntil: next.lockedUntil!.toISOString() },
+      details: { userPrincipalName: user.userPrincipalName, lock, failedSignIns: next.failures, lockedUntil: next.lockedUntil!.toISOString() },
     });
     outbox.alert(user.tenantId, alertId);
   }
