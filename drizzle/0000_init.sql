@@ -180,7 +180,6 @@ CREATE TABLE "users" (
 	"failed_password_sign_ins" integer DEFAULT 0 NOT NULL,
 	"password_locked_until" timestamp with time zone,
 	"password_lockouts" integer DEFAULT 0 NOT NULL,
-	"pushes_since_success" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );

@@ -57,7 +57,6 @@ export const users = pgTable(
     failedPasswordSignIns: integer('failed_password_sign_ins').notNull().default(0),
     passwordLockedUntil: at('password_locked_until'),
     passwordLockouts: integer('password_lockouts').notNull().default(0),
-    pushesSinceSuccess: integer('pushes_since_success').notNull().default(0),
     createdAt: createdAt(),
     updatedAt: at('updated_at').notNull().defaultNow(),
   },

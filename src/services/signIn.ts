@@ -216,10 +216,6 @@ export async function startAttempt(
       expiresAt,
     })
     .returning({ id: signInAttempts.id });
-  await tx
-    .update(users)
-    .set({ pushesSinceSuccess: o.user.pushesSinceSuccess + 1, updatedAt: o.now })
-    .where(eq(users.id, o.user.id));
   await writeSignInLog(tx, {
     tenantId: o.user.tenantId,
     userId: o.user.id,
@@ -371,7 +367,7 @@ export async function completeSignIn(app: App, input: { attemptId: string; attem
     const issued = await app.tokens.issue(tx, { tenantId: done.tenantId, userId: done.userId, amr: done.amr ?? [] });
     await tx
       .update(users)
-      .set({ ...clearedLock('PHONE_SIGN_IN'), pushesSinceSuccess: 0, updatedAt: now })
+      .set({ ...clearedLock('PHONE_SIGN_IN'), updatedAt: now })
       .where(eq(users.id, user.id));
     await updateSignInLog(tx, done.id, { status: 'SUCCESS', reasonCode: null, at: now });
     await audit(tx, {
