@@ -187,6 +187,10 @@ describe('GEOIP_DATABASE at start-up', () => {
 
   it('starts with a good file', async () => {
     const server = await startWith(writeDatabase(good));
-    await server.stop();
+    try {
+      expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
   });
 });
