@@ -25,6 +25,8 @@ export interface DatabaseHandle {
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
 const POOL_SIZE = 10;
+/** Advisory-lock key under which one node at a time migrates a shared Postgres ('phmig' in ASCII). */
+const MIGRATION_LOCK_KEY = 0x7068_6d69_67;
 
 /**
  * Opens Postgres through postgres.js when a URL is given; otherwise the embedded PGlite database,
@@ -37,8 +39,18 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     return {
       db,
       kind: 'postgres',
+      // Nodes started at once would each create the same tables: each migrates on a connection of
+      // its own holding a session-level advisory lock, so the first does the work and the others
+      // wait, then find it done.
       migrate: async () => {
-        await migratePostgres(drizzlePostgres(client), { migrationsFolder: MIGRATIONS_FOLDER });
+        const connection = postgres(options.databaseUrl!, { max: 1, onnotice: () => {} });
+        try {
+          await connection`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
+          await migratePostgres(drizzlePostgres(connection), { migrationsFolder: MIGRATIONS_FOLDER });
+        } finally {
+          // Ending the session releases the lock, also when a migration failed.
+          await connection.end({ timeout: 5 });
+        }
       },
       ping: async () => {
         await db.execute(sql`select 1`);
