@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { auditLogs, devices, usedAssertionIds, users } from '../src/db/schema.js';
 import { AuthenticatorKeys, randomJti } from '../src/sdk/authenticator.js';
-import { closeReason } from '../src/server.js';
+import { closeReason } from '../src/http/graphqlWs.js';
 import { allowPhoneSignIn, deviceAuthorization, registerPhone } from './authenticatorClient.js';
 import { createTenant, startTestServer, type TestServer } from './harness.js';
 
