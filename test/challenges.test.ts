@@ -53,9 +53,9 @@ describe('delivering challenges to the phone', () => {
 
   it('does not replay expired or answered challenges', async () => {
     const { user, phone } = await phoneUser(t);
-    const answered = await started(t, user.userPrincipalName);
+    await started(t, user.userPrincipalName);
     await respond(t, phone, await onlyChallenge(t, phone), { decision: 'deny', number: '' });
-    const unanswered = await started(t, user.userPrincipalName);
+    await started(t, user.userPrincipalName);
     t.clock.advance(121);
     expect((await pending(t, phone)).data.pendingPhoneSignInChallenges).toEqual([]);
     const fresh = await started(t, user.userPrincipalName);
