@@ -194,6 +194,7 @@ describe('authorisation matrix over every admin operation', () => {
       const foreign = await t.gql(op.query, variables, b.adminToken);
       if (op.foreign === 'OWN_TENANT') {
         expect(foreign.errors, `${op.name} as another tenant's admin`).toBeUndefined();
+        expect(foreign.data?.[op.name] ?? null, `${op.name} as another tenant's admin`).not.toBeNull();
         expect(foreign.data[op.name]?.code, op.name).toBeUndefined();
       } else {
         expect(codeOf(foreign, op.name), `${op.name} as another tenant's admin`).toBe(op.foreign);
@@ -212,6 +213,8 @@ describe('authorisation matrix over every admin operation', () => {
     for (const op of operations) {
       const result = await t.gql(op.query, op.variables(a.fixture), a.adminToken);
       expect(result.errors, op.name).toBeUndefined();
+      // A null answer has no error code either: it must be an answer.
+      expect(result.data?.[op.name] ?? null, op.name).not.toBeNull();
       expect(result.data[op.name]?.code, `${op.name}: ${JSON.stringify(result.data[op.name])}`).toBeUndefined();
     }
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { auditLogs, devices, usedAssertionIds, users } from '../src/db/schema.js';
 import { AuthenticatorKeys, randomJti } from '../src/sdk/authenticator.js';
-import { closeReason } from '../src/server.js';
+import { closeReason } from '../src/http/graphqlWs.js';
 import { allowPhoneSignIn, deviceAuthorization, registerPhone } from './authenticatorClient.js';
 import { createTenant, startTestServer, type TestServer } from './harness.js';
 
@@ -168,7 +168,10 @@ describe('removing a device', () => {
     const removed = await t.gql(REMOVE, { id: keys.deviceId }, tenant.adminToken);
     expect(removed.data.removeAuthenticationMethod.__typename).toBe('RemovedAuthenticationMethod');
     expect(await open.closed).toEqual({ code: 4403, reason: 'Forbidden: this device was removed' });
-    expect(other.socket.readyState).toBe(WebSocket.OPEN);
+    // Served still, not merely not closed yet (its close frame could be on the way): it answers a ping.
+    const answer = new Promise<string>((resolve) => other.socket.on('message', (data) => resolve(JSON.parse(data.toString()).type)));
+    other.socket.send(JSON.stringify({ type: 'ping' }));
+    expect(await Promise.race([answer, other.closed.then(() => 'closed')])).toBe('pong');
     other.socket.close();
 
     const [row] = await t.server.app.db.select().from(devices).where(eq(devices.id, keys.deviceId!));

@@ -64,7 +64,7 @@ describe.runIf(shared)('several API nodes on one Postgres and Redis', () => {
 
   it('closes a removed phone’s connection on every node', async () => {
     const { user, phone } = await phoneUser(a);
-    const closed = new Promise<{ code: number }>((resolve, reject) => {
+    const closed = new Promise<{ code: number; reason: string }>((resolve, reject) => {
       void deviceAuthorization(a, phone).then((authorization) => {
         const ws = new WebSocket(`${b.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
         ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization } })));
@@ -74,10 +74,10 @@ describe.runIf(shared)('several API nodes on one Postgres and Redis', () => {
           const id = methods.data.viewer.authenticationMethods[0].id;
           await a.gql('mutation($id: ID!) { removeAuthenticationMethod(id: $id) { __typename } }', { id }, user.token);
         });
-        ws.on('close', (code) => resolve({ code }));
+        ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
         ws.on('error', reject);
       });
     });
-    expect((await closed).code).toBe(4403);
+    expect(await closed).toEqual({ code: 4403, reason: 'Forbidden: this device was removed' });
   });
 });

@@ -1,0 +1,59 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DatabaseHandle } from '../db/client.js';
+import type { TokenService } from '../services/tokens.js';
+import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
+
+// Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+};
+
+/** Answered while the database opens and migrates: the port is open, the service is not ready. */
+export const starting: RequestHandler = (_req, res) => {
+  res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'starting' }));
+};
+
+/**
+ * The HTTP side of the service: health, readiness, the token signing keys and the discovery
+ * document on GET; everything else (the GraphQL endpoint, GraphiQL, 404s) is yoga's, once the body
+ * limit has passed.
+ */
+export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga }): RequestHandler {
+  const { db, tokens, issuer, yoga } = o;
+  const routes: Record<string, (res: ServerResponse) => void | Promise<void>> = {
+    '/health': (res) => json(res, 200, { status: 'ok' }),
+    '/ready': async (res) => {
+      try {
+        await db.ping();
+        json(res, 200, { status: 'ready' });
+      } catch {
+        json(res, 503, { status: 'database unreachable' });
+      }
+    },
+    '/.well-known/jwks.json': (res) => json(res, 200, tokens.jwks()),
+    '/.well-known/openid-configuration': (res) =>
+      json(res, 200, {
+        issuer,
+        jwks_uri: `${issuer}/.well-known/jwks.json`,
+        // No authorization endpoint and no ID tokens yet (standard OpenID Connect sign-in is a later
+        // issue): no response types. Access tokens are for this API only, with aud = issuer.
+        response_types_supported: [],
+        subject_types_supported: ['public'],
+        // Non-standard: where the API is, and the audience of its access tokens.
+        graphql_endpoint: `${issuer}${GRAPHQL_PATH}`,
+        access_token_audience: issuer,
+      }),
+  };
+  return (req, res) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      return json(res, 413, { errors: [{ message: 'The request body is larger than 1 MiB.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    }
+    const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
+    if (route) return void route(res);
+    return void yoga(req, res);
+  };
+}
