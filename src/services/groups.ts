@@ -5,7 +5,7 @@ import { DomainError } from '../domain/errors.js';
 import type { PolicyTarget } from '../domain/policy.js';
 import type { App } from './app.js';
 import { auditByUser } from './audit.js';
-import { containsPattern } from './search.js';
+import { containsPattern } from './likePatterns.js';
 import { type AdminCaller, lockTenant } from './tenants.js';
 import { runUseCase } from './useCase.js';
 

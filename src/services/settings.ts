@@ -5,7 +5,7 @@ import { type TenantSettings, tenantSettingsSchema } from '../domain/settings.js
 import type { App } from './app.js';
 import { auditByUser } from './audit.js';
 import { loadTenantSettings } from './policy.js';
-import { escapeLike } from './search.js';
+import { escapeLike } from './likePatterns.js';
 import { type AdminCaller, domainTaken } from './tenants.js';
 import { runUseCase } from './useCase.js';
 

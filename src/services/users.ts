@@ -8,7 +8,7 @@ import type { App } from './app.js';
 import { auditByUser } from './audit.js';
 import { liveDeviceIds } from './devices.js';
 import { hashPassword } from './passwords.js';
-import { containsPattern } from './search.js';
+import { containsPattern } from './likePatterns.js';
 import { type AdminCaller, lockTenant } from './tenants.js';
 import { runUseCase } from './useCase.js';
 
