@@ -1,5 +1,5 @@
 import type { Auth } from '../services/auth.js';
-import { SECURITY_ALERT_KINDS, type SecurityAlertView, watchSecurityAlerts } from '../services/signIn.js';
+import { SECURITY_ALERT_KINDS, type SecurityAlertView, watchSecurityAlerts } from '../services/securityAlerts.js';
 import { builder } from './builder.js';
 
 // Guarded by authScopes before any resolver runs; this only narrows the type.

@@ -4,26 +4,10 @@ import { z } from 'zod';
 import type { groups, tenants, users } from '../db/schema.js';
 import { displayNameSchema, domainSchema, passwordSchema, userPrincipalNameSchema } from '../domain/names.js';
 import type { Auth } from '../services/auth.js';
-import {
-  type AdminCaller,
-  addGroupMembers,
-  countGroupMembers,
-  createGroup,
-  createTenant,
-  createUser,
-  deleteGroup,
-  deleteUser,
-  getGroup,
-  getUser,
-  getViewer,
-  listGroupMembers,
-  listGroups,
-  listUsers,
-  removeGroupMembers,
-  tenantDomainNames,
-  updateUser,
-} from '../services/directory.js';
-import { resetSignInProtection } from '../services/signIn.js';
+import { addGroupMembers, countGroupMembers, createGroup, deleteGroup, getGroup, listGroupMembers, listGroups, removeGroupMembers } from '../services/groups.js';
+import { resetSignInProtection } from '../services/signInProtection.js';
+import { type AdminCaller, createTenant, tenantDomainNames } from '../services/tenants.js';
+import { createUser, deleteUser, getUser, getViewer, listUsers, updateUser } from '../services/users.js';
 import { builder } from './builder.js';
 import { COMMON_ERRORS, parseQueryArgument, withPagingErrors } from './errors.js';
 

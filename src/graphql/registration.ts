@@ -5,15 +5,12 @@ import { versionSchema } from '../domain/versions.js';
 import type { Auth } from '../services/auth.js';
 import {
   type ActivatedAuthenticator as ActivatedAuthenticatorResult,
-  type AuthenticationMethod,
   type AuthenticatorRegistration,
   activateAuthenticator,
   beginAuthenticatorRegistration,
-  disablePhoneSignIn,
-  enablePhoneSignIn,
-  listAuthenticationMethods,
-  removeAuthenticationMethod,
-} from '../services/registration.js';
+} from '../services/activation.js';
+import { type AuthenticationMethod, listAuthenticationMethods, removeAuthenticationMethod } from '../services/authenticationMethods.js';
+import { disablePhoneSignIn, enablePhoneSignIn } from '../services/phoneSignInCredential.js';
 import { builder } from './builder.js';
 import { UserRef, notFound, uuidSchema } from './directory.js';
 import { COMMON_ERRORS } from './errors.js';

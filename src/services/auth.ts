@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { users } from '../db/schema.js';
 import { constantTimeEqual } from '../domain/secrets.js';
 import type { App } from './app.js';
-import { authenticateDevice } from './devices.js';
+import { type DeviceAuth, authenticateDevice } from './devices.js';
 import { InvalidTokenError, NotAnAccessTokenError } from './tokens.js';
 
 /** Who is calling, decided once per HTTP request or WebSocket connection. */
@@ -10,7 +10,7 @@ export type Auth =
   | { kind: 'anonymous' }
   | { kind: 'operator' }
   | { kind: 'user'; userId: string; tenantId: string; sessionId: string; isAdmin: boolean; amr: string[] }
-  | { kind: 'device'; deviceId: string; userId: string; tenantId: string };
+  | DeviceAuth;
 
 export class AuthenticationError extends Error {}
 

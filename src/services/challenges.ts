@@ -1,32 +1,22 @@
-import { and, asc, eq, gt, inArray, isNull, ne } from 'drizzle-orm';
+import { and, asc, eq, exists, gt, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
-import { devices, phoneSignInCredentials, signInAttempts, users } from '../db/schema.js';
-import { addSeconds } from '../domain/clock.js';
+import { devices, signInAttempts, users } from '../db/schema.js';
 import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, countsAsFailure, decide, amrFor } from '../domain/signInAttempt.js';
 import { SignedMessageError, type SignedMessageErrorCode, jwkThumbprint } from '../domain/signedMessages.js';
 import type { App } from './app.js';
-import type { Auth } from './auth.js';
+import { type Attempt, type AttemptView, attemptView, auditOutcome, expireAttempts, transition } from './attempts.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
+import type { DeviceAuth } from './devices.js';
 import { replayThenFollow } from './live.js';
+import { liveCredentials } from './phoneSignInCredential.js';
 import { loadTenantSettings } from './policy.js';
-import {
-  type Attempt,
-  type AttemptView,
-  Outbox,
-  attemptView,
-  auditOutcome,
-  expireAttempts,
-  raiseAlert,
-  recordFailure,
-  transition,
-} from './signIn.js';
 import { updateSignInLog } from './signInLogs.js';
-
-type DeviceAuth = Extract<Auth, { kind: 'device' }>;
+import { fraudReported, recordFailure } from './signInProtection.js';
+import { runUseCase } from './useCase.js';
 
 /** A challenge as an authenticator sees it: never the number itself, unless as one of several choices. */
 export interface ChallengeView {
@@ -63,15 +53,11 @@ function challengeView(attempt: Attempt, userPrincipalName: string, settings: Te
  */
 async function visibleKinds(db: Executor, auth: DeviceAuth): Promise<AttemptKind[]> {
   const [device] = await db
-    .select({ credentialId: phoneSignInCredentials.id })
+    .select({ hasCredential: exists(liveCredentials(db, { userId: auth.userId, deviceId: auth.deviceId })).mapWith(Boolean) })
     .from(devices)
-    .leftJoin(
-      phoneSignInCredentials,
-      and(eq(phoneSignInCredentials.deviceId, devices.id), eq(phoneSignInCredentials.userId, auth.userId), isNull(phoneSignInCredentials.revokedAt)),
-    )
     .where(and(eq(devices.id, auth.deviceId), eq(devices.userId, auth.userId), isNull(devices.revokedAt)));
   if (!device) return [];
-  const keys: ResponseKey[] = device.credentialId ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
+  const keys: ResponseKey[] = device.hasCredential ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
   return (Object.keys(RESPONSE_KEYS) as AttemptKind[]).filter((kind) => RESPONSE_KEYS[kind].some((key) => keys.includes(key)));
 }
 
@@ -156,20 +142,8 @@ async function responseKey(db: Executor, auth: DeviceAuth, kid: string) {
       .where(and(eq(devices.id, kid), eq(devices.userId, auth.userId), isNull(devices.revokedAt)));
     return device ? { type: 'DEVICE' as const, key: device } : null;
   }
-  const [credential] = await db
-    .select({ id: phoneSignInCredentials.id, jwk: phoneSignInCredentials.publicJwk })
-    .from(phoneSignInCredentials)
-    .innerJoin(devices, eq(devices.id, phoneSignInCredentials.deviceId))
-    .where(
-      and(
-        eq(phoneSignInCredentials.id, kid),
-        eq(phoneSignInCredentials.deviceId, auth.deviceId),
-        eq(phoneSignInCredentials.userId, auth.userId),
-        isNull(phoneSignInCredentials.revokedAt),
-        isNull(devices.revokedAt),
-      ),
-    );
-  return credential ? { type: 'CREDENTIAL' as const, key: { ...credential, thumbprint: await jwkThumbprint(credential.jwk) } } : null;
+  const [credential] = await liveCredentials(db, { userId: auth.userId, deviceId: auth.deviceId, credentialId: kid });
+  return credential ? { type: 'CREDENTIAL' as const, key: { id: credential.id, jwk: credential.jwk, thumbprint: await jwkThumbprint(credential.jwk) } } : null;
 }
 
 /**
@@ -228,9 +202,7 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
       trail.reasonCode = 'BAD_SIGNATURE';
       if (attempt.status === 'PENDING') {
         // A forged answer to a live challenge counts against the user, like a wrong number.
-        const outbox = new Outbox();
-        await app.db.transaction((tx) => recordFailure(tx, attempt.userId, settings, now, outbox));
-        outbox.publish(app);
+        await runUseCase(app, (tx, outbox) => recordFailure(tx, attempt.userId, settings, now, outbox));
       }
     }
     throw asDomainError(error);
@@ -242,8 +214,7 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
     throw new DomainError('USER_VERIFICATION_REQUIRED', 'Approving needs the PIN or biometric check on the phone first (uv was "none"): verify and sign again.', 'response');
   }
 
-  const outbox = new Outbox();
-  const result = await app.db.transaction(async (tx) => {
+  const result = await runUseCase(app, async (tx, outbox) => {
     // The user row first, as beginSignIn does: one lock order (user, then attempts) rules out deadlocks.
     await tx.select({ id: users.id }).from(users).where(eq(users.id, attempt.userId)).for('update');
     const answered = { resolvedAt: now, respondingDeviceId: auth.deviceId, userVerification: claims.uv };
@@ -265,48 +236,9 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
     if (outcome.kind === 'DENIED' && outcome.reason === 'FRAUD_REPORTED') await fraudReported(tx, moved, settings, now, outbox);
     return moved;
   });
-  if (result) {
-    outbox.publish(app);
-    return attemptView(result);
-  }
+  if (result) return attemptView(result);
   // Another answer won the race, or the challenge expired just now: report what is stored.
   if (attempt.expiresAt <= now) await expireAttempts(app, attempt.id);
   const [current] = await app.db.select().from(signInAttempts).where(eq(signInAttempts.id, attempt.id));
   return attemptView(current!);
-}
-
-/**
- * "This wasn't me": the user's risk becomes HIGH, pushes are muted for fraudMuteMinutes, every
- * other pending attempt is cancelled, and the tenant's admins get a live alert.
- */
-async function fraudReported(tx: Executor, reported: Attempt, settings: TenantSettings, now: Date, outbox: Outbox) {
-  const [user] = await tx
-    .update(users)
-    .set({ riskLevel: 'HIGH', pushMutedUntil: addSeconds(now, settings.fraudMuteMinutes * 60), updatedAt: now })
-    .where(eq(users.id, reported.userId))
-    .returning({ userPrincipalName: users.userPrincipalName });
-  const others = await tx
-    .update(signInAttempts)
-    .set({ status: 'CANCELLED', failureReason: 'SUPERSEDED_BY_FRAUD_REPORT', resolvedAt: now })
-    .where(and(eq(signInAttempts.userId, reported.userId), eq(signInAttempts.status, 'PENDING'), ne(signInAttempts.id, reported.id)))
-    .returning();
-  for (const other of others) {
-    await updateSignInLog(tx, other.id, { status: 'FAILURE', reasonCode: other.failureReason, at: now });
-    await auditOutcome(tx, other, { type: 'SYSTEM' });
-    outbox.attemptChanged(other.id, 'CANCELLED');
-  }
-  const alertId = await raiseAlert(tx, {
-    tenantId: reported.tenantId,
-    kind: 'FRAUD_REPORTED',
-    userId: reported.userId,
-    attemptId: reported.id,
-    details: {
-      userPrincipalName: user?.userPrincipalName ?? null,
-      appName: reported.appName,
-      ipAddress: reported.ipAddress,
-      location: reported.location,
-      deviceId: reported.respondingDeviceId,
-    },
-  });
-  outbox.alert(reported.tenantId, alertId);
 }

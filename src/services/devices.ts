@@ -7,13 +7,26 @@ import { addSeconds } from '../domain/clock.js';
 import { SignedMessageError, readDeviceAssertion, verifyDeviceAssertion } from '../domain/signedMessages.js';
 import type { App } from './app.js';
 import { audit } from './audit.js';
-import type { Auth } from './auth.js';
 import { InvalidTokenError } from './tokens.js';
 
 /** lastUsedAt is a hint for people, not a counter: write it at most once a minute per device. */
 const LAST_USED_RESOLUTION_S = 60;
 
 const deviceIdSchema = z.uuid();
+
+/** A device that proved itself with a fresh device assertion: one kind of caller (see auth.ts Auth). */
+export interface DeviceAuth {
+  kind: 'device';
+  deviceId: string;
+  userId: string;
+  tenantId: string;
+}
+
+/** The user's registered devices that are not revoked: where push MFA goes, and whose connections close when the user loses access. */
+export async function liveDeviceIds(db: Executor, userId: string): Promise<string[]> {
+  const rows = await db.select({ id: devices.id }).from(devices).where(and(eq(devices.userId, userId), isNull(devices.revokedAt)));
+  return rows.map((device) => device.id);
+}
 
 /**
  * Remembers a single-use id until `expiresAt`; false when it was seen before. `scope` keeps one
@@ -51,7 +64,7 @@ async function deviceNamedBy(db: Executor, jws: string): Promise<{ id: string; t
  * connection_init) and names the device speaking: signed by the registered device key, for this
  * issuer, fresh, accepted once, from a device that is neither removed nor owned by a disabled user.
  */
-export async function authenticateDevice(app: App, assertion: string): Promise<Extract<Auth, { kind: 'device' }>> {
+export async function authenticateDevice(app: App, assertion: string): Promise<DeviceAuth> {
   let known: { id: string; tenantId: string } | undefined;
   const refuse = async (reasonCode: string, message: string): Promise<never> => {
     // Refusals are audited once the assertion names a registered device: in a well-formed ES256

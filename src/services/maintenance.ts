@@ -1,7 +1,7 @@
+import { forgetExpiredActivationCodes } from './activation.js';
 import type { App } from './app.js';
+import { expireAttempts } from './attempts.js';
 import { forgetExpiredAssertionIds } from './devices.js';
-import { forgetExpiredActivationCodes } from './registration.js';
-import { expireAttempts } from './signIn.js';
 
 /**
  * Periodic housekeeping, run by every node each second (and by tests after they move the clock).

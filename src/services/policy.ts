@@ -6,7 +6,8 @@ import { type EffectivePolicy, type PhoneSignInPolicy, type PolicyTarget, allows
 import { type TenantSettings, tenantSettingsSchema } from '../domain/settings.js';
 import type { App } from './app.js';
 import { auditByUser } from './audit.js';
-import { type AdminCaller, lockTenant } from './directory.js';
+import { type AdminCaller, lockTenant } from './tenants.js';
+import { runUseCase } from './useCase.js';
 
 /** A tenant's settings, with defaults filled in for anything added since they were saved. */
 export async function loadTenantSettings(db: Executor, tenantId: string): Promise<TenantSettings> {
@@ -63,7 +64,7 @@ async function requireTargets(tx: Executor, tenantId: string, targets: readonly 
 
 /** Saves the tenant's phone sign-in policy; from now on the legacy switch no longer applies. */
 export async function updatePhoneSignInPolicy(app: App, caller: AdminCaller, input: PhoneSignInPolicy) {
-  return app.db.transaction(async (tx) => {
+  return runUseCase(app, async (tx) => {
     // Serialised with deleteGroup and deleteUser: a group deleted between this check and the save
     // would leave a dangling target (and a dangling exclusion silently widens the policy).
     await lockTenant(tx, caller.tenantId);
@@ -88,7 +89,7 @@ export async function updatePhoneSignInPolicy(app: App, caller: AdminCaller, inp
 
 /** Turns the legacy directory-wide switch on or off; refused once a policy has been saved. */
 export async function setLegacyPhoneSignInPolicy(app: App, caller: AdminCaller, enabled: boolean) {
-  return app.db.transaction(async (tx) => {
+  return runUseCase(app, async (tx) => {
     const [tenant] = await tx.select({ legacy: tenants.legacyPhoneSignInEnabled }).from(tenants).where(eq(tenants.id, caller.tenantId)).for('update');
     const [saved] = await tx.select({ tenantId: phoneSignInPolicies.tenantId }).from(phoneSignInPolicies).where(eq(phoneSignInPolicies.tenantId, caller.tenantId));
     if (saved) {

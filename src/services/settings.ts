@@ -4,8 +4,10 @@ import { DomainError } from '../domain/errors.js';
 import { type TenantSettings, tenantSettingsSchema } from '../domain/settings.js';
 import type { App } from './app.js';
 import { auditByUser } from './audit.js';
-import { type AdminCaller, domainTaken, escapeLike } from './directory.js';
 import { loadTenantSettings } from './policy.js';
+import { escapeLike } from './likePatterns.js';
+import { type AdminCaller, domainTaken } from './tenants.js';
+import { runUseCase } from './useCase.js';
 
 /** A partial change to tenant settings: absent fields keep their value, nested objects merge. */
 export type TenantSettingsPatch = {
@@ -39,7 +41,7 @@ export function mergeSettings(current: TenantSettings, patch: TenantSettingsPatc
 
 /** Changes some tenant settings; the others keep their value. */
 export async function updateTenantSettings(app: App, caller: AdminCaller, patch: TenantSettingsPatch) {
-  return app.db.transaction(async (tx) => {
+  return runUseCase(app, async (tx) => {
     // Row lock: two admins changing different settings at once must not lose either change.
     const [tenant] = await tx.select().from(tenants).where(eq(tenants.id, caller.tenantId)).for('update');
     const before = tenantSettingsSchema.parse(tenant!.settings);
@@ -60,7 +62,7 @@ export const listFederatedDomains = (app: App, tenantId: string) =>
 
 /** Adds a domain whose users sign in with their password at their own identity provider. */
 export async function addFederatedDomain(app: App, caller: AdminCaller, input: { domain: string; signInUrl: string }) {
-  return app.db.transaction(async (tx) => {
+  return runUseCase(app, async (tx) => {
     const [row] = await tx
       .insert(tenantDomains)
       .values({ domain: input.domain, tenantId: caller.tenantId, federationSignInUrl: input.signInUrl, createdAt: app.clock.now() })
@@ -79,7 +81,7 @@ export async function addFederatedDomain(app: App, caller: AdminCaller, input: {
 
 /** Removes a federated domain; the primary domain and domains that still have users stay. */
 export async function removeFederatedDomain(app: App, caller: AdminCaller, domain: string) {
-  return app.db.transaction(async (tx) => {
+  return runUseCase(app, async (tx) => {
     const [row] = await tx.select().from(tenantDomains).where(and(eq(tenantDomains.domain, domain), eq(tenantDomains.tenantId, caller.tenantId))).for('update');
     if (!row) throw new DomainError('NOT_FOUND', `Your tenant has no domain "${domain}". Check the name.`, 'domain');
     if (row.federationSignInUrl === null) {

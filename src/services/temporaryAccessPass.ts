@@ -5,7 +5,9 @@ import { DomainError } from '../domain/errors.js';
 import { randomSecret, sha256 } from '../domain/secrets.js';
 import type { App } from './app.js';
 import { audit, auditByUser } from './audit.js';
-import { type AdminCaller, userNotFound } from './directory.js';
+import type { AdminCaller } from './tenants.js';
+import { runUseCase } from './useCase.js';
+import { userNotFound } from './users.js';
 
 /** Microsoft Entra's bounds for a Temporary Access Pass: 10 minutes to 8 hours, 1 hour by default. */
 export const TAP_LIFETIME_MINUTES = { min: 10, max: 480, default: 60 } as const;
@@ -32,7 +34,7 @@ export interface CreateTemporaryAccessPassInput {
  */
 export async function createTemporaryAccessPass(app: App, caller: AdminCaller, input: CreateTemporaryAccessPassInput) {
   const pass = randomSecret(TAP_BYTES);
-  return app.db.transaction(async (tx) => {
+  return runUseCase(app, async (tx) => {
     const [user] = await tx.select().from(users).where(and(eq(users.tenantId, caller.tenantId), eq(users.id, input.userId)));
     if (!user) throw userNotFound('userId');
     if (user.disabled) throw new DomainError('ACCOUNT_DISABLED', 'This user is disabled. Enable the user before issuing a Temporary Access Pass.', 'userId');
@@ -76,7 +78,7 @@ export async function signInWithTemporaryAccessPass(
   const now = app.clock.now();
   if (!user) throw new DomainError('TEMPORARY_ACCESS_PASS_INVALID', INVALID_PASS);
   const logFailure = async (reasonCode: string) => {
-    await app.db.transaction(async (tx) => {
+    await runUseCase(app, async (tx) => {
       await tx.insert(signInLogs).values({
         tenantId: user.tenantId,
         userId: user.id,
@@ -95,7 +97,7 @@ export async function signInWithTemporaryAccessPass(
     await logFailure('USER_DISABLED');
     throw new DomainError('TEMPORARY_ACCESS_PASS_INVALID', INVALID_PASS);
   }
-  const token = await app.db.transaction(async (tx) => {
+  const token = await runUseCase(app, async (tx) => {
     const [consumed] = await tx
       .update(temporaryAccessPasses)
       .set({ usedAt: now })

@@ -6,13 +6,15 @@ import { domainOf } from '../domain/names.js';
 import type { RefusalReason, SignInLogReason } from '../domain/signInAttempt.js';
 import { isLocked } from '../domain/throttle.js';
 import type { App } from './app.js';
+import { type SignInContext, type StartedAttempt, startAttempt } from './attempts.js';
 import { audit } from './audit.js';
 import { UNKNOWN_LOCATION, locate } from './geo.js';
 import { verifyPassword } from './passwords.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
-import { Outbox, type SignInContext, type StartedAttempt, clearedLock, pushRefusal, recordFailure, startAttempt } from './signIn.js';
 import { writeSignInLog } from './signInLogs.js';
+import { clearedLock, pushRefusal, recordFailure } from './signInProtection.js';
 import type { IssuedToken } from './tokens.js';
+import { runUseCase } from './useCase.js';
 
 const WRONG_CREDENTIALS = 'The user name or password is incorrect. Check both and try again.';
 
@@ -74,14 +76,12 @@ export async function signInWithPassword(
 
   /** Every refusal gets the wrong-password answer; the log and audit keep the real reason. */
   const refuse = async (reasonCode: SignInLogReason): Promise<never> => {
-    const outbox = new Outbox();
-    await app.db.transaction(async (tx) => {
+    await runUseCase(app, async (tx, outbox) => {
       if (domain) await log({ status: 'FAILURE', reasonCode }, tx);
       if (!user) return;
       await audit(tx, { tenantId: user.tenantId, actor: { type: 'ANONYMOUS' }, action: 'signIn.password', targetType: 'USER', targetId: user.id, result: 'FAILURE', reasonCode });
       if (reasonCode === 'INVALID_PASSWORD') await recordFailure(tx, user.id, await loadTenantSettings(tx, user.tenantId), now, outbox, 'PASSWORD');
     });
-    outbox.publish(app);
     throw new DomainError('INVALID_CREDENTIALS', WRONG_CREDENTIALS);
   };
 
@@ -106,8 +106,7 @@ export async function signInWithPassword(
   const policy = await loadEffectivePolicy(app.db, user.id);
   if (policy.allowed && policy.mode === 'PUSH') {
     const settings = await loadTenantSettings(app.db, user.tenantId);
-    const outbox = new Outbox();
-    const mfa = await app.db.transaction(async (tx) => {
+    const mfa = await runUseCase(app, async (tx, outbox) => {
       // The row lock serialises this with beginSignIn and other password sign-ins of the user.
       const [locked] = await tx.select().from(users).where(eq(users.id, user.id)).for('update');
       const refusal = await pushRefusal(tx, locked!, settings, 'PUSH_MFA', now);
@@ -119,7 +118,6 @@ export async function signInWithPassword(
       outbox.challenge(user.id, started.attemptId);
       return { started };
     });
-    outbox.publish(app);
     if (mfa?.started) return { type: 'MFA_REQUIRED', ...mfa.started };
     if (mfa?.refusal) {
       await log({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: mfa.refusal });
@@ -127,7 +125,7 @@ export async function signInWithPassword(
     }
   }
 
-  return app.db.transaction(async (tx) => {
+  return runUseCase(app, async (tx) => {
     const token = await app.tokens.issue(tx, { tenantId: user.tenantId, userId: user.id, amr: ['pwd'] });
     await writeSignInLog(tx, {
       tenantId: user.tenantId,

@@ -1,0 +1,146 @@
+import { and, asc, count, eq, ilike, inArray, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { groupMembers, groups, phoneSignInPolicies, users } from '../db/schema.js';
+import { DomainError } from '../domain/errors.js';
+import type { PolicyTarget } from '../domain/policy.js';
+import type { App } from './app.js';
+import { auditByUser } from './audit.js';
+import { containsPattern } from './likePatterns.js';
+import { type AdminCaller, lockTenant } from './tenants.js';
+import { runUseCase } from './useCase.js';
+
+type GroupRow = typeof groups.$inferSelect;
+
+const groupNotFound = (field: string) => new DomainError('NOT_FOUND', 'No such group in your tenant. Check the id.', field);
+
+/** Creates a group; names are unique in a tenant, ignoring case. */
+export async function createGroup(app: App, caller: AdminCaller, input: { name: string }) {
+  return runUseCase(app, async (tx) => {
+    const [group] = await tx
+      .insert(groups)
+      .values({ tenantId: caller.tenantId, name: input.name, createdAt: app.clock.now() })
+      .onConflictDoNothing()
+      .returning();
+    if (!group) throw new DomainError('ALREADY_EXISTS', `A group named "${input.name}" already exists. Choose another name.`, 'name');
+    await auditByUser(tx, caller, { action: 'group.create', targetType: 'GROUP', targetId: group.id, after: { name: group.name } });
+    return group;
+  });
+}
+
+/** One group of the tenant; `share` holds it until commit, so it cannot be deleted under a membership change. */
+async function findGroup(tx: Executor, tenantId: string, groupId: string, lock?: 'share') {
+  const query = tx.select().from(groups).where(and(eq(groups.tenantId, tenantId), eq(groups.id, groupId)));
+  const [group] = await (lock ? query.for(lock) : query);
+  return group;
+}
+
+/**
+ * Deletes a group. A group the phone sign-in policy names is refused: silently dropping an
+ * excluded group would widen who may sign in with the phone.
+ */
+export async function deleteGroup(app: App, caller: AdminCaller, groupId: string) {
+  return runUseCase(app, async (tx) => {
+    await lockTenant(tx, caller.tenantId);
+    const group = await findGroup(tx, caller.tenantId, groupId);
+    if (!group) throw groupNotFound('id');
+    const [policy] = await tx.select().from(phoneSignInPolicies).where(eq(phoneSignInPolicies.tenantId, caller.tenantId)).for('update');
+    const named = (t: PolicyTarget) => t.targetType === 'GROUP' && t.targetId === group.id;
+    if (policy && (policy.includeTargets.some(named) || policy.excludeTargets.some(named))) {
+      throw new DomainError('IN_USE', `The phone sign-in policy names the group "${group.name}". Remove it from the policy first.`, 'id');
+    }
+    const memberIds = (await tx.select({ userId: groupMembers.userId }).from(groupMembers).where(eq(groupMembers.groupId, group.id))).map((m) => m.userId);
+    await tx.delete(groups).where(eq(groups.id, group.id));
+    await auditByUser(tx, caller, { action: 'group.delete', targetType: 'GROUP', targetId: group.id, before: { name: group.name, memberIds } });
+    return group.id;
+  });
+}
+
+/** Checks that every id names a user of the tenant; all or nothing. */
+async function requireUsers(tx: Executor, tenantId: string, userIds: readonly string[]) {
+  const found = new Set(
+    // Shared locks: a user deleted meanwhile must not turn the insert below into a foreign-key error.
+    (await tx.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, [...userIds]))).for('share')).map((u) => u.id),
+  );
+  const missing = userIds.find((id) => !found.has(id));
+  if (missing) throw new DomainError('NOT_FOUND', `No user with id "${missing}" in your tenant. Nothing was changed.`, 'userIds');
+}
+
+export interface GroupMembersInput {
+  groupId: string;
+  userIds: readonly string[];
+}
+
+/** Adds users to a group; users already in it are left as they are. */
+export async function addGroupMembers(app: App, caller: AdminCaller, input: GroupMembersInput) {
+  return runUseCase(app, async (tx) => {
+    const group = await findGroup(tx, caller.tenantId, input.groupId, 'share');
+    if (!group) throw groupNotFound('groupId');
+    const userIds = [...new Set(input.userIds)];
+    await requireUsers(tx, caller.tenantId, userIds);
+    const added = await tx
+      .insert(groupMembers)
+      .values(userIds.map((userId) => ({ groupId: group.id, userId, createdAt: app.clock.now() })))
+      .onConflictDoNothing()
+      .returning({ userId: groupMembers.userId });
+    await auditByUser(tx, caller, {
+      action: 'group.addMembers',
+      targetType: 'GROUP',
+      targetId: group.id,
+      after: { addedUserIds: added.map((a) => a.userId) },
+    });
+    return group;
+  });
+}
+
+/** Removes users from a group; ids of tenant users who are not members are ignored. */
+export async function removeGroupMembers(app: App, caller: AdminCaller, input: GroupMembersInput) {
+  return runUseCase(app, async (tx) => {
+    const group = await findGroup(tx, caller.tenantId, input.groupId, 'share');
+    if (!group) throw groupNotFound('groupId');
+    const userIds = [...new Set(input.userIds)];
+    await requireUsers(tx, caller.tenantId, userIds);
+    const removed = await tx
+      .delete(groupMembers)
+      .where(and(eq(groupMembers.groupId, group.id), inArray(groupMembers.userId, userIds)))
+      .returning({ userId: groupMembers.userId });
+    await auditByUser(tx, caller, {
+      action: 'group.removeMembers',
+      targetType: 'GROUP',
+      targetId: group.id,
+      before: { removedUserIds: removed.map((r) => r.userId) },
+    });
+    return group;
+  });
+}
+
+/** One group of the caller's tenant, or undefined for an unknown or foreign id. */
+export const getGroup = (app: App, caller: AdminCaller, groupId: string) => findGroup(app.db, caller.tenantId, groupId);
+
+/** A page of the caller's groups, by name, optionally matching `search`. */
+export function listGroups(app: App, caller: AdminCaller, search: string | null | undefined, page: { limit: number; offset: number }) {
+  return app.db
+    .select()
+    .from(groups)
+    .where(and(eq(groups.tenantId, caller.tenantId), search ? ilike(groups.name, containsPattern(search)) : undefined))
+    .orderBy(asc(sql`lower(${groups.name})`), asc(groups.id))
+    .limit(page.limit)
+    .offset(page.offset);
+}
+
+/** A page of a group's members, by user principal name. */
+export function listGroupMembers(app: App, group: GroupRow, page: { limit: number; offset: number }) {
+  return app.db
+    .select({ user: users })
+    .from(groupMembers)
+    .innerJoin(users, eq(users.id, groupMembers.userId))
+    .where(and(eq(groupMembers.groupId, group.id), eq(users.tenantId, group.tenantId)))
+    .orderBy(asc(users.userPrincipalName))
+    .limit(page.limit)
+    .offset(page.offset)
+    .then((rows) => rows.map((r) => r.user));
+}
+
+export async function countGroupMembers(app: App, groupId: string) {
+  const [row] = await app.db.select({ n: count() }).from(groupMembers).where(eq(groupMembers.groupId, groupId));
+  return row?.n ?? 0;
+}

@@ -1,0 +1,43 @@
+import type { Executor } from '../db/client.js';
+import type { AttemptStatus } from '../domain/signInAttempt.js';
+import type { App } from './app.js';
+
+/** Events a use case causes, held until its transaction has committed. */
+export class Outbox {
+  private readonly attempts = new Map<string, AttemptStatus>();
+  private readonly challenges: Array<{ userId: string; challengeId: string }> = [];
+  private readonly alerts: Array<{ tenantId: string; alertId: string }> = [];
+  private readonly revokedDevices: string[] = [];
+
+  attemptChanged(attemptId: string, status: AttemptStatus) {
+    this.attempts.set(attemptId, status);
+  }
+  challenge(userId: string, challengeId: string) {
+    this.challenges.push({ userId, challengeId });
+  }
+  alert(tenantId: string, alertId: string) {
+    this.alerts.push({ tenantId, alertId });
+  }
+  /** The device lost access: its open connections are closed. */
+  deviceRevoked(deviceId: string) {
+    this.revokedDevices.push(deviceId);
+  }
+  publish(app: App) {
+    for (const [attemptId, status] of this.attempts) app.events.publish('signInAttemptChanged', attemptId, { attemptId, status });
+    for (const { userId, challengeId } of this.challenges) app.events.publish('userChallenge', userId, { challengeId });
+    for (const { tenantId, alertId } of this.alerts) app.events.publish('securityAlert', tenantId, { alertId });
+    for (const deviceId of this.revokedDevices) app.events.publish('deviceRevoked', { deviceId });
+  }
+}
+
+/**
+ * The one way to run a use case: `work` gets a transaction and an outbox, and the outbox's events
+ * go out only once the transaction has committed. A rollback (a throw from `work`) publishes
+ * nothing, so no one is told of a change that did not happen.
+ */
+export async function runUseCase<T>(app: App, work: (tx: Executor, outbox: Outbox) => Promise<T>): Promise<T> {
+  const outbox = new Outbox();
+  const result = await app.db.transaction((tx) => work(tx, outbox));
+  outbox.publish(app);
+  return result;
+}
