@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
-import { type Clock, systemClock } from './domain/clock.js';
+import type { Clock } from './domain/clock.js';
 import { clientIp } from './domain/clientIp.js';
 import type { Context } from './graphql/builder.js';
 import { schema } from './graphql/schema.js';
@@ -20,7 +20,9 @@ import type { App } from './services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from './services/auth.js';
 import { openGeoIpDatabase } from './services/geo.js';
 import { LIVE_RESYNC_MS, everyMs } from './services/live.js';
+import { ImportedKeyCache } from './services/keyCache.js';
 import { runMaintenance } from './services/maintenance.js';
+import { systemClock } from './services/system.js';
 import { TokenService } from './services/tokens.js';
 
 export interface ServerOptions {
@@ -126,6 +128,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       events: bus.events,
       logger,
       tokens,
+      importedKeys: new ImportedKeyCache(),
       liveResync: everyMs(options.liveResyncMs ?? LIVE_RESYNC_MS),
       sleep: options.sleep ?? ((ms) => delay(ms)),
     };

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { devices, phoneSignInCredentials, signInAttempts, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
-import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/challengeResponse.js';
+import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/signedMessages/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, countsAsFailure, decide, amrFor } from '../domain/signInAttempt.js';
-import { SignedMessageError, type SignedMessageErrorCode, jwkThumbprint } from '../domain/signedMessages.js';
+import { jwkThumbprint } from '../domain/signedMessages/p256.js';
+import { SignedMessageError, type SignedMessageErrorCode } from '../domain/signedMessages/refusal.js';
 import type { App } from './app.js';
 import type { Auth } from './auth.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
@@ -175,8 +176,8 @@ async function responseKey(db: Executor, auth: DeviceAuth, kid: string) {
 /**
  * Answers a challenge with a signed response, checked in the contract's order: structure and
  * typ; the key (kid) is this device's, live, the challenge's user's, and one that may answer
- * this kind of challenge (RESPONSE_KEYS); signature;
- * challenge id and nonce; freshness; decision. The state change is one compare-and-set, so of
+ * this kind of challenge (RESPONSE_KEYS); signature and freshness;
+ * challenge id and nonce; decision. The state change is one compare-and-set, so of
  * concurrent answers exactly one moves the attempt; a replay (or a late answer) gets the stored
  * outcome. Null when the challenge is unknown to this device, as for an unknown id.
  *
@@ -222,7 +223,7 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
 
   let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
   try {
-    claims = await verifyChallengeResponse(response, signer.key, attempt, now);
+    claims = await verifyChallengeResponse(response, signer.key, attempt, now, app.importedKeys);
   } catch (error) {
     if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE') {
       trail.reasonCode = 'BAD_SIGNATURE';

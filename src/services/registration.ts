@@ -3,14 +3,18 @@ import { activationCodes, devices, phoneSignInCredentials, users } from '../db/s
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import { allowsPhoneSignIn, type EffectivePolicy } from '../domain/policy.js';
-import { constantTimeEqual, randomSecret, sha256 } from '../domain/secrets.js';
+import { constantTimeEqual, sha256 } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/settings.js';
-import { CLOCK_SKEW_S, SignedMessageError, verifyActivationProof, verifyCredentialProof } from '../domain/signedMessages.js';
+import { verifyActivationProof } from '../domain/signedMessages/activationProof.js';
+import { verifyCredentialProof } from '../domain/signedMessages/credentialProof.js';
+import { CLOCK_SKEW_S } from '../domain/signedMessages/jws.js';
+import { SignedMessageError } from '../domain/signedMessages/refusal.js';
 import { type Platform, isAtLeast, minimumOsVersion, platformNames } from '../domain/versions.js';
 import type { App } from './app.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
 import { acceptOnce } from './devices.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
+import { randomSecret } from './system.js';
 
 /** NIST SP 800-63B: an out-of-band activation secret lives at most 10 minutes. */
 export const ACTIVATION_CODE_LIFETIME_S = 600;

@@ -7,7 +7,7 @@ import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
 import { drawNumber } from '../domain/numberMatching.js';
 import { allowsPhoneSignIn, allowsPushMfa } from '../domain/policy.js';
-import { constantTimeEqual, randomSecret, sha256 } from '../domain/secrets.js';
+import { constantTimeEqual, sha256 } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/settings.js';
 import {
   type AttemptKind,
@@ -28,6 +28,7 @@ import { locate } from './geo.js';
 import { replayThenFollow } from './live.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
 import { updateSignInLog, writeSignInLog } from './signInLogs.js';
+import { randomSecret } from './system.js';
 
 /** 256 bits: the browser's bearer capability for one attempt, stored only as its SHA-256. */
 const ATTEMPT_SECRET_BYTES = 32;

@@ -2,10 +2,11 @@ import { and, eq, gt, isNull, or } from 'drizzle-orm';
 import { signInLogs, temporaryAccessPasses, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
-import { randomSecret, sha256 } from '../domain/secrets.js';
+import { sha256 } from '../domain/secrets.js';
 import type { App } from './app.js';
 import { audit, auditByUser } from './audit.js';
 import { type AdminCaller, userNotFound } from './directory.js';
+import { randomSecret } from './system.js';
 
 /** Microsoft Entra's bounds for a Temporary Access Pass: 10 minutes to 8 hours, 1 hour by default. */
 export const TAP_LIFETIME_MINUTES = { min: 10, max: 480, default: 60 } as const;

@@ -1,18 +1,12 @@
 import { CompactSign, type JWK, SignJWT, base64url, exportJWK, generateKeyPair, generateSecret } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { AuthenticatorKeys, newSigningKey, randomJti } from '../sdk/authenticator.js';
-import {
-  ImportedKeyCache,
-  type RegisteredKey,
-  SignedMessageError,
-  jwkThumbprint,
-  readDeviceAssertion,
-  readSignedMessageHeader,
-  verifyActivationProof,
-  verifyCredentialProof,
-  verifyDeviceAssertion,
-  verifySignedMessage,
-} from './signedMessages.js';
+import { AuthenticatorKeys, newSigningKey, randomJti } from '../../sdk/authenticator.js';
+import { verifyActivationProof } from './activationProof.js';
+import { verifyCredentialProof } from './credentialProof.js';
+import { readDeviceAssertion, verifyDeviceAssertion } from './deviceAssertion.js';
+import { type CryptoKeySource, type RegisteredKey, readSignedMessageHeader, verifySignedMessage } from './jws.js';
+import { importP256, jwkThumbprint } from './p256.js';
+import { SignedMessageError } from './refusal.js';
 
 const AUDIENCE = 'https://login.example.com';
 const NOW = new Date('2025-01-01T12:00:00Z');
@@ -196,6 +190,28 @@ describe('device assertion', () => {
   });
 });
 
+describe('not before', () => {
+  // Attack: an assertion signed now to be used later (nbf), e.g. one prepared on a stolen phone.
+  it('refuses an nbf further in the future than the clock difference, saying by how much', async () => {
+    const { keys, registered } = await activatedKeys();
+    const signed = (nbf: number) =>
+      new SignJWT({ iss: DEVICE_ID, sub: DEVICE_ID, aud: AUDIENCE, jti: randomJti() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'device-assertion+jwt', kid: DEVICE_ID })
+        .setIssuedAt(seconds(NOW))
+        .setNotBefore(nbf)
+        .setExpirationTime(seconds(NOW) + 300)
+        .sign(keys.deviceKey.privateKey);
+    const verify = async (nbf: number) => verifyDeviceAssertion(await signed(nbf), registered, { audience: AUDIENCE, now: NOW });
+    expect(await refusal(verify(seconds(NOW) + 61))).toEqual({
+      code: 'NOT_YET_VALID',
+      message: "The message is valid only 61 s from now (nbf); at most 60 s of clock difference is allowed. Check the phone's clock.",
+    });
+    expect((await refusal(verify(seconds(NOW) + 240))).code).toBe('NOT_YET_VALID');
+    await expect(verify(seconds(NOW) + 60)).resolves.toMatchObject({ deviceId: DEVICE_ID });
+    await expect(verify(seconds(NOW) - 10)).resolves.toMatchObject({ deviceId: DEVICE_ID });
+  });
+});
+
 describe('credential proof', () => {
   it('binds the new credential key to one device', async () => {
     const { keys } = await activatedKeys();
@@ -212,8 +228,8 @@ describe('credential proof', () => {
   });
 });
 
-describe('generic messages and the key cache', () => {
-  it('verifies a challenge response by kid = credential id, parsing the key once', async () => {
+describe('generic messages and the key source', () => {
+  it("verifies a challenge response by kid = credential id, with the key from the caller's source", async () => {
     const { keys } = await activatedKeys();
     await keys.credentialProof({ audience: AUDIENCE, now: NOW });
     keys.credentialId = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
@@ -221,20 +237,17 @@ describe('generic messages and the key cache', () => {
     const response = await keys.challengeResponse({ challengeId: 'c1', nonce: 'n1', decision: 'approve', number: '42', uv: 'pin', now: NOW });
     expect(readSignedMessageHeader(response, { typ: 'phone-sign-in-response+jwt', key: 'kid' }).kid).toBe(keys.credentialId);
 
-    const cache = new ImportedKeyCache(2);
-    const rules = { typ: 'phone-sign-in-response+jwt' as const, now: NOW, stringClaims: ['challengeId', 'nonce'], keyCache: cache };
+    const asked: RegisteredKey[] = [];
+    const source: CryptoKeySource = { get: (key) => (asked.push(key), importP256(key.jwk)) };
+    const rules = { typ: 'phone-sign-in-response+jwt' as const, now: NOW, stringClaims: ['challengeId', 'nonce'], keys: source };
     const verified = await verifySignedMessage(response, credential, rules);
     expect(verified.claims).toMatchObject({ challengeId: 'c1', nonce: 'n1', decision: 'approve', number: '42', uv: 'pin' });
-    const first = await cache.get(credential);
-    expect(await cache.get(credential)).toBe(first);
-    expect(cache.size).toBe(1);
-    // Re-registering under the same id with another key must not reuse the old imported key.
+    expect(asked).toEqual([credential]);
+    // Re-registered under the same id with another key: the source is asked for that key, which refuses the old signature.
     const other = await newSigningKey();
     const replaced = { id: credential.id, thumbprint: await jwkThumbprint(other.publicJwk), jwk: other.publicJwk };
     expect((await refusal(verifySignedMessage(response, replaced, rules))).code).toBe('BAD_SIGNATURE');
-    expect(cache.size).toBe(2);
-    await cache.get({ ...replaced, id: 'third' });
-    expect(cache.size).toBe(2);
+    expect(asked).toEqual([credential, replaced]);
   });
 
   it('refuses a message missing a required claim', async () => {
