@@ -73,6 +73,17 @@ describe('activation proof', () => {
     await expect(verify(await sign('device-activation+jwt', AUDIENCE, seconds(NOW) - 60))).resolves.toBeTruthy();
   });
 
+  it('names a missing aud or iat, and an exp long past, as it names a wrong one', async () => {
+    const keys = await AuthenticatorKeys.create();
+    const sign = (claims: object) =>
+      new SignJWT({ activationCode: 'c', ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'device-activation+jwt', jwk: keys.deviceKey.publicJwk }).sign(keys.deviceKey.privateKey);
+    const verify = async (claims: object) => refusal(verifyActivationProof(await sign(claims), { audience: AUDIENCE, now: NOW }));
+    expect(await verify({ iat: seconds(NOW) })).toEqual({ code: 'WRONG_AUDIENCE', message: `The aud claim is nothing; expected "${AUDIENCE}" (this server's issuer).` });
+    expect(await verify({ aud: AUDIENCE })).toEqual({ code: 'MALFORMED', message: 'The iat claim is nothing; expected a number of seconds since 1970.' });
+    expect(await verify({ aud: AUDIENCE, iat: 'today' })).toEqual({ code: 'MALFORMED', message: 'The iat claim is "today"; expected a number of seconds since 1970.' });
+    expect(await verify({ aud: AUDIENCE, iat: seconds(NOW), exp: seconds(NOW) - 61 })).toEqual({ code: 'EXPIRED', message: 'The message expired 61 s ago (exp). Sign a new one.' });
+  });
+
   it('never echoes the activation code in a refusal', async () => {
     const keys = await AuthenticatorKeys.create();
     const proof = await keys.activationProof({ activationCode: 'super-secret-code', audience: 'https://elsewhere', now: NOW });
@@ -110,6 +121,10 @@ describe('activation proof', () => {
     // Same length as a real coordinate, but not a point on the curve (invalid-curve attack).
     expect((await refusal(verify({ ...publicJwk, y: publicJwk.x }))).message).toBe('The key is not a point on the P-256 curve.');
     expect((await refusal(verify('not a key'))).code).toBe('INVALID_KEY');
+    // A P-256 key that declares another use or algorithm is not one to verify ES256 with.
+    const declared = await refusal(verify({ ...publicJwk, alg: 'ES384' }));
+    expect(declared).toEqual({ code: 'INVALID_KEY', message: 'The embedded key cannot verify ES256: Invalid Embedded JWK, its "alg" must be "ES256" when present.' });
+    expect((await refusal(verify({ ...publicJwk, use: 'enc' }))).code).toBe('INVALID_KEY');
   });
 });
 
@@ -179,6 +194,9 @@ describe('device assertion', () => {
     expect((await refusal(verify(short, new Date(NOW.getTime() + 11_000)))).code).toBe('EXPIRED');
 
     expect((await refusal(verify(await keys.deviceAssertion({ audience: AUDIENCE, now: NOW, jti: 'abc' })))).code).toBe('WEAK_JTI');
+
+    const noExp = await new SignJWT({ iss: DEVICE_ID, sub: DEVICE_ID, aud: AUDIENCE, jti: randomJti() }).setProtectedHeader({ alg: 'ES256', typ: 'device-assertion+jwt', kid: DEVICE_ID }).setIssuedAt(seconds(NOW)).sign(keys.deviceKey.privateKey);
+    expect(await refusal(verify(noExp))).toEqual({ code: 'MALFORMED', message: 'The exp claim is nothing; expected a number of seconds after iat.' });
 
     const otherId = '5f1d7c1e-1d2b-4c3a-8e4f-0a1b2c3d4e5f';
     const wrongKid = { ...registered, id: otherId };
