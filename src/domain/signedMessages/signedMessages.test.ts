@@ -1,4 +1,4 @@
-import { CompactSign, type JWK, SignJWT, base64url, exportJWK, generateKeyPair, generateSecret } from 'jose';
+import { CompactSign, type CryptoKey, type JWK, SignJWT, base64url, exportJWK, generateKeyPair, generateSecret } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AuthenticatorKeys, newSigningKey, randomJti } from '../../sdk/authenticator.js';
 import { verifyActivationProof } from './activationProof.js';
@@ -205,6 +205,22 @@ describe('device assertion', () => {
     const claims = { iss: DEVICE_ID, sub: otherId, aud: AUDIENCE, jti: randomJti() };
     const wrongSub = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'device-assertion+jwt', kid: DEVICE_ID }).setIssuedAt(seconds(NOW)).setExpirationTime(seconds(NOW) + 60).sign(keys.deviceKey.privateKey);
     expect((await refusal(verify(wrongSub))).message).toBe(`The claim "sub" is "${otherId}"; expected "${DEVICE_ID}".`);
+  });
+});
+
+describe('order of checks', () => {
+  it('checks the claims a message must carry before the key, the signature before audience, and freshness before lifetime', async () => {
+    const { keys, registered } = await activatedKeys();
+    const impostor = await newSigningKey();
+    const sign = (claims: object, key = impostor.privateKey) =>
+      new SignJWT({ iss: DEVICE_ID, sub: DEVICE_ID, jti: randomJti(), ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'device-assertion+jwt', kid: DEVICE_ID }).sign(key);
+    const code = async (claims: object, key?: CryptoKey) => (await refusal(verifyDeviceAssertion(await sign(claims, key), registered, { audience: AUDIENCE, now: NOW }))).code;
+    const stale = { iat: seconds(NOW) - 600, exp: seconds(NOW) + 10 };
+    expect(await code({ ...stale, aud: 'https://evil.example', sub: 'someone else' })).toBe('WRONG_CLAIM');
+    expect(await code({ ...stale, aud: 'https://evil.example' })).toBe('BAD_SIGNATURE');
+    expect(await code({ ...stale, aud: 'https://evil.example' }, keys.deviceKey.privateKey)).toBe('WRONG_AUDIENCE');
+    expect(await code({ ...stale, aud: AUDIENCE }, keys.deviceKey.privateKey)).toBe('STALE');
+    expect(await code({ iat: seconds(NOW), exp: seconds(NOW) + 301, aud: AUDIENCE }, keys.deviceKey.privateKey)).toBe('LIFETIME_TOO_LONG');
   });
 });
 
