@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
-import { type Clock, systemClock } from './domain/clock.js';
+import type { Clock } from './domain/clock.js';
 import { serveGraphQLWs } from './http/graphqlWs.js';
 import { type RequestHandler, httpRoutes, starting } from './http/routes.js';
 import { createGraphQLYoga } from './http/yoga.js';
@@ -12,8 +12,10 @@ import { createLogger } from './logger.js';
 import { createEventBus, type EventBus } from './realtime/events.js';
 import type { App } from './services/app.js';
 import { openGeoIpDatabase } from './services/geo.js';
+import { ImportedKeyCache } from './services/keyCache.js';
 import { LIVE_RESYNC_MS, everyMs } from './services/live.js';
 import { runMaintenance } from './services/maintenance.js';
+import { systemClock } from './services/system.js';
 import { TokenService } from './services/tokens.js';
 
 export interface ServerOptions {
@@ -71,6 +73,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       events: bus.events,
       logger,
       tokens,
+      importedKeys: new ImportedKeyCache(),
       liveResync: everyMs(options.liveResyncMs ?? LIVE_RESYNC_MS),
       sleep: options.sleep ?? ((ms) => delay(ms)),
     };

@@ -1,7 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-
-/** A random URL-safe secret of the given number of bytes (16 bytes = 128 bits). */
-export const randomSecret = (bytes = 32) => randomBytes(bytes).toString('base64url');
+import { createHash, timingSafeEqual } from 'node:crypto';
 
 /** SHA-256 in hex: how high-entropy secrets (codes, passes, attempt secrets) are stored. */
 export const sha256 = (value: string) => createHash('sha256').update(value, 'utf8').digest('hex');

@@ -2,14 +2,15 @@ import { and, eq, gt, isNull, lt } from 'drizzle-orm';
 import { activationCodes, devices, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
-import { constantTimeEqual, randomSecret, sha256 } from '../domain/secrets.js';
+import { constantTimeEqual, sha256 } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/settings.js';
-import { verifyActivationProof } from '../domain/signedMessages.js';
+import { verifyActivationProof } from '../domain/signedMessages/activationProof.js';
 import { type Platform, isAtLeast, minimumOsVersion, platformNames } from '../domain/versions.js';
 import type { App } from './app.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
 import { loadTenantSettings } from './policy.js';
 import { proofRefused } from './proofs.js';
+import { randomSecret } from './system.js';
 import { runUseCase } from './useCase.js';
 
 /** NIST SP 800-63B: an out-of-band activation secret lives at most 10 minutes. */

@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Clock } from '../domain/clock.js';
 import type { Events } from '../realtime/events.js';
+import type { ImportedKeyCache } from './keyCache.js';
 import type { Ticker } from './live.js';
 import type { TokenService } from './tokens.js';
 
@@ -16,6 +17,8 @@ export interface App {
   events: Events;
   logger: Logger;
   tokens: TokenService;
+  /** Registered device and credential keys, imported once and kept for later signed messages. */
+  importedKeys: ImportedKeyCache;
   /** When live subscriptions re-read their state from the database (see live.ts). */
   liveResync: Ticker;
   /** Waits in real time (the clock above may be a test's hand-moved one); see beginSignIn's answer floor. */

@@ -4,12 +4,13 @@ import type { Executor } from '../db/client.js';
 import { signInAttempts, type users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { drawNumber } from '../domain/numberMatching.js';
-import { constantTimeEqual, randomSecret, sha256 } from '../domain/secrets.js';
+import { constantTimeEqual, sha256 } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, type AttemptStatus, type FailureReason, logStatusOf, sourcesOf } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { type Actor, audit } from './audit.js';
 import { updateSignInLog, writeSignInLog } from './signInLogs.js';
+import { randomSecret } from './system.js';
 import { runUseCase } from './useCase.js';
 
 /** 256 bits: the browser's bearer capability for one attempt, stored only as its SHA-256. */

@@ -2,11 +2,12 @@ import { and, asc, eq, exists, gt, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { devices, signInAttempts, users } from '../db/schema.js';
-import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/challengeResponse.js';
+import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/signedMessages/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, countsAsFailure, decide, amrFor } from '../domain/signInAttempt.js';
-import { SignedMessageError, type SignedMessageErrorCode, jwkThumbprint } from '../domain/signedMessages.js';
+import { jwkThumbprint } from '../domain/signedMessages/p256.js';
+import { SignedMessageError, type SignedMessageErrorCode } from '../domain/signedMessages/refusal.js';
 import type { App } from './app.js';
 import { type Attempt, type AttemptView, attemptView, auditOutcome, expireAttempts, transition } from './attempts.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
@@ -196,7 +197,7 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
 
   let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
   try {
-    claims = await verifyChallengeResponse(response, signer.key, attempt, now);
+    claims = await verifyChallengeResponse(response, signer.key, attempt, now, app.importedKeys);
   } catch (error) {
     if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE') {
       trail.reasonCode = 'BAD_SIGNATURE';

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { devices, usedAssertionIds, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
-import { SignedMessageError, readDeviceAssertion, verifyDeviceAssertion } from '../domain/signedMessages.js';
+import { readDeviceAssertion, verifyDeviceAssertion } from '../domain/signedMessages/deviceAssertion.js';
+import { SignedMessageError } from '../domain/signedMessages/refusal.js';
 import type { App } from './app.js';
 import { audit } from './audit.js';
 import { InvalidTokenError } from './tokens.js';
@@ -95,7 +96,7 @@ export async function authenticateDevice(app: App, assertion: string): Promise<D
     if (!device) return await refuse('UNKNOWN_DEVICE', 'the device assertion names no registered device');
     known = device;
     const now = app.clock.now();
-    const verified = await verifyDeviceAssertion(assertion, { id: device.id, thumbprint: device.thumbprint, jwk: device.jwk }, { audience: app.issuer, now });
+    const verified = await verifyDeviceAssertion(assertion, { id: device.id, thumbprint: device.thumbprint, jwk: device.jwk }, { audience: app.issuer, now, keys: app.importedKeys });
     // Told only after the signature verifies, so only the device itself learns it was removed.
     if (device.revokedAt) return await refuse('DEVICE_REVOKED', 'this device was removed from the account; add it again from Security info');
     if (device.userDisabled) return await refuse('ACCOUNT_DISABLED', 'the account of this device is disabled');

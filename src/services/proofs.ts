@@ -1,5 +1,5 @@
 import { DomainError } from '../domain/errors.js';
-import { SignedMessageError } from '../domain/signedMessages.js';
+import { SignedMessageError } from '../domain/signedMessages/refusal.js';
 import type { Trail } from './audit.js';
 
 /** Turns a refused proof into a typed error, remembering the precise check for the audit log. */

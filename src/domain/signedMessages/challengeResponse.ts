@@ -1,15 +1,16 @@
 import { decodeJwt } from 'jose';
 import { z } from 'zod';
-import { constantTimeEqual } from './secrets.js';
-import { type AttemptKind, type Decision, USER_VERIFICATIONS, type UserVerification } from './signInAttempt.js';
-import { CLOCK_SKEW_S, type RegisteredKey, SignedMessageError, readSignedMessageHeader, verifySignedMessage } from './signedMessages.js';
+import { constantTimeEqual } from '../secrets.js';
+import { type AttemptKind, type Decision, USER_VERIFICATIONS, type UserVerification } from '../signInAttempt.js';
+import { CLOCK_SKEW_S, type CryptoKeySource, type RegisteredKey, readSignedMessageHeader, verifySignedMessage } from './jws.js';
+import { SignedMessageError } from './refusal.js';
 
 /**
  * The authenticator's answer to a challenge (PROTOCOL.md, "Challenge response"), checked in the
  * contract's order: structure and typ (readChallengeResponse), then — once the caller has found
  * the credential named by kid and made sure it is this device's, live, and the challenge's
- * user's — signature, challenge id and nonce, freshness (verifyChallengeResponse); the decision
- * itself is domain/signInAttempt.ts `decide`.
+ * user's — signature and freshness, challenge id and nonce (verifyChallengeResponse); the
+ * decision itself is domain/signInAttempt.ts `decide`.
  */
 
 export const CHALLENGE_RESPONSE_TYP = 'phone-sign-in-response+jwt';
@@ -29,7 +30,7 @@ export const RESPONSE_KEYS: Record<AttemptKind, readonly ResponseKey[]> = {
   PUSH_MFA: ['DEVICE', 'CREDENTIAL'],
 };
 
-/** How old a response may be: the user has verified locally just before signing, so a minute is plenty. */
+/** How old a response may be, clock difference included: the user has verified locally just before signing, so a minute is plenty. */
 export const RESPONSE_MAX_AGE_S = 60;
 /** Longest number a tenant can ask for is 8 digits; anything much longer is not an answer. */
 const MAX_NUMBER_LENGTH = 16;
@@ -75,23 +76,19 @@ export function readChallengeResponse(jws: string): { kid: string; claims: Chall
 }
 
 /**
- * Signature (by the registered key the kid names), then the binding to this challenge (id and
- * nonce, the nonce compared in constant time), then freshness: not older than
- * RESPONSE_MAX_AGE_S, not from the future beyond the clock skew, and not signed before the
- * challenge existed.
+ * Signature (by the registered key the kid names) and freshness — not older than
+ * RESPONSE_MAX_AGE_S, not from the future beyond the clock skew — then the binding to this
+ * challenge (id and nonce, the nonce compared in constant time), and last that it was not signed
+ * before the challenge existed.
  */
 export async function verifyChallengeResponse(
   jws: string,
   credential: RegisteredKey,
   challenge: { id: string; nonce: string; createdAt: Date },
   now: Date,
+  keys?: CryptoKeySource,
 ): Promise<ChallengeResponseClaims> {
-  const { claims: verified } = await verifySignedMessage(jws, credential, {
-    typ: CHALLENGE_RESPONSE_TYP,
-    now,
-    // Freshness is checked below, after the binding, in the contract's order.
-    clockSkewSeconds: Number.POSITIVE_INFINITY,
-  });
+  const { claims: verified } = await verifySignedMessage(jws, credential, { typ: CHALLENGE_RESPONSE_TYP, now, maxAgeSeconds: RESPONSE_MAX_AGE_S, keys });
   const claims = claimsSchema.parse(verified);
   if (claims.challengeId !== challenge.id) {
     throw new SignedMessageError('WRONG_CLAIM', `The response answers challenge "${claims.challengeId}"; expected "${challenge.id}".`);
@@ -99,15 +96,7 @@ export async function verifyChallengeResponse(
   if (!constantTimeEqual(claims.nonce, challenge.nonce)) {
     throw new SignedMessageError('WRONG_CLAIM', 'The nonce is not the one sent with this challenge; answer the challenge as received.');
   }
-  const nowS = Math.floor(now.getTime() / 1000);
-  const createdS = Math.floor(challenge.createdAt.getTime() / 1000);
-  if (claims.iat > nowS + CLOCK_SKEW_S) {
-    throw new SignedMessageError('NOT_YET_VALID', `The response was signed ${claims.iat - nowS} s in the future (iat); at most ${CLOCK_SKEW_S} s of clock difference is allowed. Check the phone's clock.`);
-  }
-  if (claims.iat < nowS - RESPONSE_MAX_AGE_S) {
-    throw new SignedMessageError('STALE', `The response was signed ${nowS - claims.iat} s ago (iat); it must be at most ${RESPONSE_MAX_AGE_S} s old. Sign a new one.`);
-  }
-  if (claims.iat < createdS - CLOCK_SKEW_S) {
+  if (claims.iat < Math.floor(challenge.createdAt.getTime() / 1000) - CLOCK_SKEW_S) {
     throw new SignedMessageError('STALE', 'The response was signed before the challenge was issued; it cannot be an answer to it.');
   }
   return claims;

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AuthenticatorKeys, type UserVerification } from '../sdk/authenticator.js';
+import { AuthenticatorKeys, type UserVerification } from '../../sdk/authenticator.js';
 import { readChallengeResponse, verifyChallengeResponse } from './challengeResponse.js';
-import { type RegisteredKey, SignedMessageError, jwkThumbprint } from './signedMessages.js';
+import type { RegisteredKey } from './jws.js';
+import { jwkThumbprint } from './p256.js';
+import { SignedMessageError } from './refusal.js';
 
 const now = new Date('2030-01-01T00:00:00Z');
 const challenge = { id: randomUUID(), nonce: 'n'.repeat(43), createdAt: new Date(now.getTime() - 10_000) };

@@ -1,18 +1,12 @@
-import { CompactSign, type JWK, SignJWT, base64url, exportJWK, generateKeyPair, generateSecret } from 'jose';
+import { CompactSign, type CryptoKey, type JWK, SignJWT, base64url, exportJWK, generateKeyPair, generateSecret } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { AuthenticatorKeys, newSigningKey, randomJti } from '../sdk/authenticator.js';
-import {
-  ImportedKeyCache,
-  type RegisteredKey,
-  SignedMessageError,
-  jwkThumbprint,
-  readDeviceAssertion,
-  readSignedMessageHeader,
-  verifyActivationProof,
-  verifyCredentialProof,
-  verifyDeviceAssertion,
-  verifySignedMessage,
-} from './signedMessages.js';
+import { AuthenticatorKeys, newSigningKey, randomJti } from '../../sdk/authenticator.js';
+import { verifyActivationProof } from './activationProof.js';
+import { verifyCredentialProof } from './credentialProof.js';
+import { readDeviceAssertion, verifyDeviceAssertion } from './deviceAssertion.js';
+import { type CryptoKeySource, type RegisteredKey, readSignedMessageHeader, verifySignedMessage } from './jws.js';
+import { importP256, jwkThumbprint } from './p256.js';
+import { SignedMessageError } from './refusal.js';
 
 const AUDIENCE = 'https://login.example.com';
 const NOW = new Date('2025-01-01T12:00:00Z');
@@ -79,6 +73,17 @@ describe('activation proof', () => {
     await expect(verify(await sign('device-activation+jwt', AUDIENCE, seconds(NOW) - 60))).resolves.toBeTruthy();
   });
 
+  it('names a missing aud or iat, and an exp long past, as it names a wrong one', async () => {
+    const keys = await AuthenticatorKeys.create();
+    const sign = (claims: object) =>
+      new SignJWT({ activationCode: 'c', ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'device-activation+jwt', jwk: keys.deviceKey.publicJwk }).sign(keys.deviceKey.privateKey);
+    const verify = async (claims: object) => refusal(verifyActivationProof(await sign(claims), { audience: AUDIENCE, now: NOW }));
+    expect(await verify({ iat: seconds(NOW) })).toEqual({ code: 'WRONG_AUDIENCE', message: `The aud claim is nothing; expected "${AUDIENCE}" (this server's issuer).` });
+    expect(await verify({ aud: AUDIENCE })).toEqual({ code: 'MALFORMED', message: 'The iat claim is nothing; expected a number of seconds since 1970.' });
+    expect(await verify({ aud: AUDIENCE, iat: 'today' })).toEqual({ code: 'MALFORMED', message: 'The iat claim is "today"; expected a number of seconds since 1970.' });
+    expect(await verify({ aud: AUDIENCE, iat: seconds(NOW), exp: seconds(NOW) - 61 })).toEqual({ code: 'EXPIRED', message: 'The message expired 61 s ago (exp). Sign a new one.' });
+  });
+
   it('never echoes the activation code in a refusal', async () => {
     const keys = await AuthenticatorKeys.create();
     const proof = await keys.activationProof({ activationCode: 'super-secret-code', audience: 'https://elsewhere', now: NOW });
@@ -116,6 +121,10 @@ describe('activation proof', () => {
     // Same length as a real coordinate, but not a point on the curve (invalid-curve attack).
     expect((await refusal(verify({ ...publicJwk, y: publicJwk.x }))).message).toBe('The key is not a point on the P-256 curve.');
     expect((await refusal(verify('not a key'))).code).toBe('INVALID_KEY');
+    // A P-256 key that declares another use or algorithm is not one to verify ES256 with.
+    const declared = await refusal(verify({ ...publicJwk, alg: 'ES384' }));
+    expect(declared).toEqual({ code: 'INVALID_KEY', message: 'The embedded key cannot verify ES256: Invalid Embedded JWK, its "alg" must be "ES256" when present.' });
+    expect((await refusal(verify({ ...publicJwk, use: 'enc' }))).code).toBe('INVALID_KEY');
   });
 });
 
@@ -186,6 +195,9 @@ describe('device assertion', () => {
 
     expect((await refusal(verify(await keys.deviceAssertion({ audience: AUDIENCE, now: NOW, jti: 'abc' })))).code).toBe('WEAK_JTI');
 
+    const noExp = await new SignJWT({ iss: DEVICE_ID, sub: DEVICE_ID, aud: AUDIENCE, jti: randomJti() }).setProtectedHeader({ alg: 'ES256', typ: 'device-assertion+jwt', kid: DEVICE_ID }).setIssuedAt(seconds(NOW)).sign(keys.deviceKey.privateKey);
+    expect(await refusal(verify(noExp))).toEqual({ code: 'MALFORMED', message: 'The exp claim is nothing; expected a number of seconds after iat.' });
+
     const otherId = '5f1d7c1e-1d2b-4c3a-8e4f-0a1b2c3d4e5f';
     const wrongKid = { ...registered, id: otherId };
     expect((await refusal(verifyDeviceAssertion(await keys.deviceAssertion({ audience: AUDIENCE, now: NOW }), wrongKid, { audience: AUDIENCE, now: NOW }))).code).toBe('WRONG_CLAIM');
@@ -193,6 +205,44 @@ describe('device assertion', () => {
     const claims = { iss: DEVICE_ID, sub: otherId, aud: AUDIENCE, jti: randomJti() };
     const wrongSub = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', typ: 'device-assertion+jwt', kid: DEVICE_ID }).setIssuedAt(seconds(NOW)).setExpirationTime(seconds(NOW) + 60).sign(keys.deviceKey.privateKey);
     expect((await refusal(verify(wrongSub))).message).toBe(`The claim "sub" is "${otherId}"; expected "${DEVICE_ID}".`);
+  });
+});
+
+describe('order of checks', () => {
+  it('checks the claims a message must carry before the key, the signature before audience, and freshness before lifetime', async () => {
+    const { keys, registered } = await activatedKeys();
+    const impostor = await newSigningKey();
+    const sign = (claims: object, key = impostor.privateKey) =>
+      new SignJWT({ iss: DEVICE_ID, sub: DEVICE_ID, jti: randomJti(), ...claims }).setProtectedHeader({ alg: 'ES256', typ: 'device-assertion+jwt', kid: DEVICE_ID }).sign(key);
+    const code = async (claims: object, key?: CryptoKey) => (await refusal(verifyDeviceAssertion(await sign(claims, key), registered, { audience: AUDIENCE, now: NOW }))).code;
+    const stale = { iat: seconds(NOW) - 600, exp: seconds(NOW) + 10 };
+    expect(await code({ ...stale, aud: 'https://evil.example', sub: 'someone else' })).toBe('WRONG_CLAIM');
+    expect(await code({ ...stale, aud: 'https://evil.example' })).toBe('BAD_SIGNATURE');
+    expect(await code({ ...stale, aud: 'https://evil.example' }, keys.deviceKey.privateKey)).toBe('WRONG_AUDIENCE');
+    expect(await code({ ...stale, aud: AUDIENCE }, keys.deviceKey.privateKey)).toBe('STALE');
+    expect(await code({ iat: seconds(NOW), exp: seconds(NOW) + 301, aud: AUDIENCE }, keys.deviceKey.privateKey)).toBe('LIFETIME_TOO_LONG');
+  });
+});
+
+describe('not before', () => {
+  // Attack: an assertion signed now to be used later (nbf), e.g. one prepared on a stolen phone.
+  it('refuses an nbf further in the future than the clock difference, saying by how much', async () => {
+    const { keys, registered } = await activatedKeys();
+    const signed = (nbf: number) =>
+      new SignJWT({ iss: DEVICE_ID, sub: DEVICE_ID, aud: AUDIENCE, jti: randomJti() })
+        .setProtectedHeader({ alg: 'ES256', typ: 'device-assertion+jwt', kid: DEVICE_ID })
+        .setIssuedAt(seconds(NOW))
+        .setNotBefore(nbf)
+        .setExpirationTime(seconds(NOW) + 300)
+        .sign(keys.deviceKey.privateKey);
+    const verify = async (nbf: number) => verifyDeviceAssertion(await signed(nbf), registered, { audience: AUDIENCE, now: NOW });
+    expect(await refusal(verify(seconds(NOW) + 61))).toEqual({
+      code: 'NOT_YET_VALID',
+      message: "The message is valid only 61 s from now (nbf); at most 60 s of clock difference is allowed. Check the phone's clock.",
+    });
+    expect((await refusal(verify(seconds(NOW) + 240))).code).toBe('NOT_YET_VALID');
+    await expect(verify(seconds(NOW) + 60)).resolves.toMatchObject({ deviceId: DEVICE_ID });
+    await expect(verify(seconds(NOW) - 10)).resolves.toMatchObject({ deviceId: DEVICE_ID });
   });
 });
 
@@ -212,8 +262,8 @@ describe('credential proof', () => {
   });
 });
 
-describe('generic messages and the key cache', () => {
-  it('verifies a challenge response by kid = credential id, parsing the key once', async () => {
+describe('generic messages and the key source', () => {
+  it("verifies a challenge response by kid = credential id, with the key from the caller's source", async () => {
     const { keys } = await activatedKeys();
     await keys.credentialProof({ audience: AUDIENCE, now: NOW });
     keys.credentialId = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
@@ -221,20 +271,17 @@ describe('generic messages and the key cache', () => {
     const response = await keys.challengeResponse({ challengeId: 'c1', nonce: 'n1', decision: 'approve', number: '42', uv: 'pin', now: NOW });
     expect(readSignedMessageHeader(response, { typ: 'phone-sign-in-response+jwt', key: 'kid' }).kid).toBe(keys.credentialId);
 
-    const cache = new ImportedKeyCache(2);
-    const rules = { typ: 'phone-sign-in-response+jwt' as const, now: NOW, stringClaims: ['challengeId', 'nonce'], keyCache: cache };
+    const asked: RegisteredKey[] = [];
+    const source: CryptoKeySource = { get: (key) => (asked.push(key), importP256(key.jwk)) };
+    const rules = { typ: 'phone-sign-in-response+jwt' as const, now: NOW, stringClaims: ['challengeId', 'nonce'], keys: source };
     const verified = await verifySignedMessage(response, credential, rules);
     expect(verified.claims).toMatchObject({ challengeId: 'c1', nonce: 'n1', decision: 'approve', number: '42', uv: 'pin' });
-    const first = await cache.get(credential);
-    expect(await cache.get(credential)).toBe(first);
-    expect(cache.size).toBe(1);
-    // Re-registering under the same id with another key must not reuse the old imported key.
+    expect(asked).toEqual([credential]);
+    // Re-registered under the same id with another key: the source is asked for that key, which refuses the old signature.
     const other = await newSigningKey();
     const replaced = { id: credential.id, thumbprint: await jwkThumbprint(other.publicJwk), jwk: other.publicJwk };
     expect((await refusal(verifySignedMessage(response, replaced, rules))).code).toBe('BAD_SIGNATURE');
-    expect(cache.size).toBe(2);
-    await cache.get({ ...replaced, id: 'third' });
-    expect(cache.size).toBe(2);
+    expect(asked).toEqual([credential, replaced]);
   });
 
   it('refuses a message missing a required claim', async () => {
