@@ -39,7 +39,18 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
   const subscribeClient = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableReadyCheck: false });
   // ioredis reconnects by itself; say so in the logs rather than as an unhandled error event.
   for (const client of [publishClient, subscribeClient]) client.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection problem'));
-  const eventTarget = createRedisEventTarget<any>({ publishClient, subscribeClient });
+  // The event target fires publish, subscribe and unsubscribe without awaiting them: while Redis
+  // is away each would reject unhandled and end the process. Events are hints (Postgres is the
+  // record), so a lost one is logged; ioredis re-subscribes by itself once it reconnects.
+  const logged = (what: string) => (err: Error) => logger.warn({ err: err.message }, `redis ${what} failed`);
+  const eventTarget = createRedisEventTarget<any>({
+    publishClient: { publish: (topic: string, message: string) => publishClient.publish(topic, message).catch(logged('publish')) } as unknown as Redis,
+    subscribeClient: {
+      on: (event: string, listener: (...args: any[]) => void) => subscribeClient.on(event, listener),
+      subscribe: (topic: string) => subscribeClient.subscribe(topic).catch(logged('subscribe')),
+      unsubscribe: (topic: string) => subscribeClient.unsubscribe(topic).catch(logged('unsubscribe')),
+    } as unknown as Redis,
+  });
   return {
     events: createPubSub<Topics>({ eventTarget }),
     close: async () => {
