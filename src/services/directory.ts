@@ -385,7 +385,13 @@ export function listGroupMembers(app: App, group: GroupRow, page: { limit: numbe
     .then((rows) => rows.map((r) => r.user));
 }
 
-export async function countGroupMembers(app: App, groupId: string) {
-  const [row] = await app.db.select({ n: count() }).from(groupMembers).where(eq(groupMembers.groupId, groupId));
-  return row?.n ?? 0;
+/** How many members each of these groups of the tenant has; groups of other tenants are not counted. */
+export async function countGroupMembers(app: App, tenantId: string, groupIds: readonly string[]): Promise<Map<string, number>> {
+  const rows = await app.db
+    .select({ groupId: groupMembers.groupId, n: count() })
+    .from(groupMembers)
+    .innerJoin(groups, eq(groups.id, groupMembers.groupId))
+    .where(and(eq(groups.tenantId, tenantId), inArray(groupMembers.groupId, [...groupIds])))
+    .groupBy(groupMembers.groupId);
+  return new Map(rows.map((row) => [row.groupId, row.n]));
 }
