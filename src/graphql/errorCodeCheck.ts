@@ -1,4 +1,5 @@
 import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
+import { errorTypeMap } from '@pothos/plugin-errors';
 import { InputValidationError } from '@pothos/plugin-validation';
 import type { GraphQLFieldResolver } from 'graphql';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
@@ -27,9 +28,15 @@ declare global {
   }
 }
 
-/** The code of a typed failure the errors plugin answers with, validation errors included. */
-const codeOf = (value: unknown): ErrorCode | undefined =>
-  value instanceof DomainError ? value.code : value instanceof InputValidationError ? 'INVALID_INPUT' : undefined;
+/**
+ * The code of a typed failure the errors plugin answers with, validation errors included. The
+ * plugin answers a proxy of the error (instanceof no longer holds) and remembers which class it matched.
+ */
+function codeOf(value: unknown): ErrorCode | undefined {
+  const type = typeof value === 'object' && value !== null ? errorTypeMap.get(value) : undefined;
+  if (type === DomainError) return (value as DomainError).code;
+  return type === InputValidationError ? 'INVALID_INPUT' : undefined;
+}
 
 /**
  * Watches every mutation's typed failures against the codes it declares, so the schema's promise
