@@ -92,7 +92,7 @@ describe('batched per-row fields', () => {
     expect(whole.selects).toBe(small.selects);
   });
 
-  it('counts the members of every group of a page, in a constant number of statements', async () => {
+  it('counts and pages the members of every group of a page, in a constant number of statements', async () => {
     const tenant = await createTenant(t);
     const people = await insertUsers(tenant, 4);
     const made = await db()
@@ -104,14 +104,74 @@ describe('batched per-row fields', () => {
     const memberships = byName.flatMap((group, n) => people.slice(0, n).map((person) => ({ groupId: group.id, userId: person.id })));
     await db().insert(groupMembers).values(memberships);
 
-    const page = (first: number) => t.gql(`query($first: Int) { groups(first: $first) { edges { node { name memberCount } } } }`, { first }, tenant.adminToken);
+    const page = (first: number) =>
+      t.gql(
+        `query($first: Int) { groups(first: $first) { edges { node { name memberCount members(first: 2) { edges { node { id createdAt } } pageInfo { hasNextPage endCursor } } } } } }`,
+        { first },
+        tenant.adminToken,
+      );
     const small = await countingSelects(() => page(2));
     const whole = await countingSelects(() => page(5));
 
-    const expected = byName.map((group, n) => ({ name: group.name, memberCount: n }));
+    const byPrincipalName = [...people].sort((a, b) => (a.userPrincipalName < b.userPrincipalName ? -1 : 1));
+    const expected = byName.map((group, n) => {
+      const members = byPrincipalName.filter((person) => people.slice(0, n).includes(person));
+      const edges = members.slice(0, 2).map(({ id, createdAt }) => ({ node: { id, createdAt: createdAt.toISOString() } }));
+      return { name: group.name, memberCount: n, members: { edges, pageInfo: { hasNextPage: n > 2, endCursor: expect.toBeOneOf([null, expect.any(String)]) } } };
+    });
     expect(whole.result.errors).toBeUndefined();
     expect(whole.result.data.groups.edges.map((e: any) => e.node)).toEqual(expected);
     expect(small.result.data.groups.edges.map((e: any) => e.node)).toEqual(expected.slice(0, 2));
+    expect(whole.selects).toBe(small.selects);
+
+    // The next page of the biggest group (E, 4 members) continues after the cursor.
+    const after = whole.result.data.groups.edges[4].node.members.pageInfo.endCursor;
+    const next = await t.gql(`query($after: String) { groups { edges { node { members(first: 2, after: $after) { edges { node { id } } pageInfo { hasNextPage hasPreviousPage } } } } } }`, { after }, tenant.adminToken);
+    expect(next.data.groups.edges[4].node.members).toEqual({
+      edges: byPrincipalName.slice(2, 4).map(({ id }) => ({ node: { id } })),
+      pageInfo: { hasNextPage: false, hasPreviousPage: true },
+    });
+  });
+
+  it("answers every user of a page with their own authenticators and policy, in a constant number of statements", async () => {
+    const tenant = await createTenant(t);
+    const other = await createTenant(t);
+    const people = await insertUsers(tenant, 5);
+    // Person i has i % 3 phones; persons 0, 2 and 4 are in the group the policy includes.
+    const phones = await insertDevices(tenant.tenantId, people.flatMap((person, i) => Array.from({ length: i % 3 }, () => person)));
+    const [group] = await db().insert(groups).values({ tenantId: tenant.tenantId, name: 'Phone sign-in' }).returning();
+    await db().insert(groupMembers).values([0, 2, 4].map((i) => ({ groupId: group!.id, userId: people[i]!.id })));
+    const saved = await t.gql(
+      `mutation($i: UpdatePhoneSignInPolicyInput!) { updatePhoneSignInPolicy(input: $i) { __typename } }`,
+      { i: { enabled: true, includeTargets: [{ targetType: 'GROUP', targetId: group!.id }] } },
+      tenant.adminToken,
+    );
+    expect(saved.data.updatePhoneSignInPolicy.__typename).toBe('PhoneSignInPolicy');
+    // Another tenant's phone: never among this tenant's users' methods.
+    const [stranger] = await insertUsers(other, 1);
+    await insertDevices(other.tenantId, [stranger!]);
+
+    const page = (first: number) =>
+      t.gql(`query($first: Int) { users(first: $first) { edges { node { id authenticationMethods { id } phoneSignInPolicy { allowed reason } } } } }`, { first }, tenant.adminToken);
+    const small = await countingSelects(() => page(2));
+    const whole = await countingSelects(() => page(6));
+
+    const everyone = [{ id: tenant.adminId, userPrincipalName: tenant.adminUserPrincipalName }, ...people].sort((a, b) => (a.userPrincipalName < b.userPrincipalName ? -1 : 1));
+    const expected = everyone.map((user) => {
+      const included = [0, 2, 4].some((i) => people[i]!.id === user.id);
+      return {
+        id: user.id,
+        // Oldest first, then by id: these phones were all added at the same instant.
+        authenticationMethods: phones
+          .filter((phone) => phone.userId === user.id)
+          .map((phone) => ({ id: phone.id }))
+          .sort((a, b) => (a.id < b.id ? -1 : 1)),
+        phoneSignInPolicy: included ? { allowed: true, reason: null } : { allowed: false, reason: 'NOT_TARGETED' },
+      };
+    });
+    expect(whole.result.errors).toBeUndefined();
+    expect(whole.result.data.users.edges.map((e: any) => e.node)).toEqual(expected);
+    expect(small.result.data.users.edges.map((e: any) => e.node)).toEqual(expected.slice(0, 2));
     expect(whole.selects).toBe(small.selects);
   });
 });

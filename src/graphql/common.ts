@@ -36,6 +36,13 @@ export const DeletedRef = builder.objectRef<{ id: string }>('Deleted').implement
   fields: (t) => ({ id: t.exposeID('id', { description: 'The id of what was deleted; it no longer resolves.' }) }),
 });
 
+/** Rows grouped by a key, each group in the rows' order. */
+export function groupedBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) groups.set(keyOf(row), [...(groups.get(keyOf(row)) ?? []), row]);
+  return groups;
+}
+
 /** A row a field loads, named with the tenant it must belong to. */
 export interface TenantKey {
   tenantId: string;

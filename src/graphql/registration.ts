@@ -14,7 +14,7 @@ import {
   removeAuthenticationMethod,
 } from '../services/registration.js';
 import { builder } from './builder.js';
-import { notFound, selfOrTenantAdmin, uuidSchema } from './common.js';
+import { groupedBy, loadByTenant, notFound, selfOrTenantAdmin, tenantKeyOptions, uuidSchema } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
 import { UserRef } from './users.js';
@@ -85,11 +85,17 @@ export const AuthenticationMethodRef = builder.objectRef<AuthenticationMethod>('
 });
 
 builder.objectField(UserRef, 'authenticationMethods', (t) =>
-  t.field({
-    type: [AuthenticationMethodRef],
+  // Batched: a page of users reads all their authenticators in one query.
+  t.loadableList({
+    type: AuthenticationMethodRef,
     description: "The user's authenticators, oldest first. Readable by the user and by admins of the user's tenant.",
     authScopes: selfOrTenantAdmin,
-    resolve: (user, _args, { app }) => listAuthenticationMethods(app, { userId: user.id }),
+    load: loadByTenant(
+      async ({ app }, tenantId, userIds) => groupedBy(await listAuthenticationMethods(app, { tenantId, userIds }), (method) => method.userId),
+      [],
+    ),
+    loaderOptions: tenantKeyOptions,
+    resolve: (user) => ({ tenantId: user.tenantId, id: user.id }),
   }),
 );
 

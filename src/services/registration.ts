@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, isNull, lt, ne } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNull, lt, ne } from 'drizzle-orm';
 import { activationCodes, devices, phoneSignInCredentials, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
@@ -292,7 +292,10 @@ export interface AuthenticationMethod {
 }
 
 /** The user's registered (not removed) authenticators, oldest first; or one device's, by its id. */
-export async function listAuthenticationMethods(app: App, owner: { userId: string } | { deviceId: string }): Promise<AuthenticationMethod[]> {
+export async function listAuthenticationMethods(
+  app: App,
+  owner: { tenantId: string; userIds: readonly string[] } | { deviceId: string },
+): Promise<AuthenticationMethod[]> {
   const rows = await app.db
     .select({
       id: devices.id,
@@ -307,7 +310,12 @@ export async function listAuthenticationMethods(app: App, owner: { userId: strin
     })
     .from(devices)
     .leftJoin(phoneSignInCredentials, and(eq(phoneSignInCredentials.deviceId, devices.id), isNull(phoneSignInCredentials.revokedAt)))
-    .where(and('userId' in owner ? eq(devices.userId, owner.userId) : eq(devices.id, owner.deviceId), isNull(devices.revokedAt)))
+    .where(
+      and(
+        'userIds' in owner ? and(eq(devices.tenantId, owner.tenantId), inArray(devices.userId, [...owner.userIds])) : eq(devices.id, owner.deviceId),
+        isNull(devices.revokedAt),
+      ),
+    )
     .orderBy(asc(devices.createdAt), asc(devices.id));
   return rows.map(({ credentialId, ...method }) => ({ ...method, phoneSignInEnabled: credentialId !== null }));
 }
