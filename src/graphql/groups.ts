@@ -13,9 +13,10 @@ import {
   removeGroupMembers,
 } from '../services/directory.js';
 import { builder } from './builder.js';
-import { callerOf, DeletedRef, groupedBy, isId, loadByTenant, notFound, offsetPage, PAGE_SIZE, searchSchema, tenantKeyOptions, uuidSchema } from './common.js';
+import { callerOf, DeletedRef, isId, notFound, offsetPage, offsetPaging, searchSchema, uuidSchema } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS, parseQueryArgument, withPagingErrors } from './errors.js';
+import { groupedBy, loadByTenant, ownKey, tenantKeyOptions } from './loaders.js';
 import { UserRef } from './users.js';
 
 // The names t.connection gave these types before the field was batched: the contract keeps them.
@@ -33,7 +34,7 @@ export const GroupRef = builder.objectRef<typeof groups.$inferSelect>('Group').i
       description: 'How many users are members.',
       load: loadByTenant(({ app }, tenantId, groupIds) => countGroupMembers(app, tenantId, groupIds), 0),
       loaderOptions: tenantKeyOptions,
-      resolve: (group) => ({ tenantId: group.tenantId, id: group.id }),
+      resolve: ownKey,
     }),
     // Batched: every group of a page gets the same page of its members (the same arguments), read in one query.
     members: t.loadable({
@@ -44,7 +45,7 @@ export const GroupRef = builder.objectRef<typeof groups.$inferSelect>('Group').i
       loaderOptions: tenantKeyOptions,
       load: (keys, context, args) =>
         withPagingErrors(async () => {
-          const paging = { args, defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max };
+          const paging = offsetPaging(args);
           const pageOf = (members: (typeof users.$inferSelect)[]) => resolveOffsetConnection(paging, () => members);
           const noMembers = await pageOf([]);
           return loadByTenant(async ({ app }, tenantId, groupIds) => {
@@ -53,7 +54,7 @@ export const GroupRef = builder.objectRef<typeof groups.$inferSelect>('Group').i
             return new Map(await Promise.all(pages));
           }, noMembers)(keys, context);
         }),
-      resolve: (group) => ({ tenantId: group.tenantId, id: group.id }),
+      resolve: ownKey,
     }),
   }),
 });

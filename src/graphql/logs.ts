@@ -4,8 +4,9 @@ import type { auditLogs, signInLogs } from '../db/schema.js';
 import { SIGN_IN_LOG_REASON_DESCRIPTIONS, SIGN_IN_LOG_STATUS_DESCRIPTIONS, SIGN_IN_METHOD_DESCRIPTIONS } from '../domain/signInAttempt.js';
 import { type IdPage, listAuditLogs, listSignInLogs, logDevices, logUsers } from '../services/logs.js';
 import { builder } from './builder.js';
-import { loadByTenant, PAGE_SIZE, type TenantKey, tenantKeyOptions, uuidSchema } from './common.js';
+import { PAGE_SIZE, uuidSchema } from './common.js';
 import { badUserInput, parseQueryArgument, withPagingErrors } from './errors.js';
+import { loadByTenant, type TenantKey, tenantKeyOptions } from './loaders.js';
 import { UserRef } from './users.js';
 
 type AuditLogRow = typeof auditLogs.$inferSelect;

@@ -10,9 +10,10 @@ import {
   updatePhoneSignInPolicy,
 } from '../services/policy.js';
 import { builder } from './builder.js';
-import { callerOf, loadByTenant, selfOrTenantAdmin, tenantKeyOptions, uuidSchema } from './common.js';
+import { callerOf, selfOrTenantAdmin, uuidSchema } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
+import { loadByTenant, ownKey, tenantKeyOptions } from './loaders.js';
 import { UserRef } from './users.js';
 
 /** Most targets in one list: enough for any real policy, small enough to check cheaply on every save. */
@@ -106,7 +107,7 @@ builder.objectField(UserRef, 'phoneSignInPolicy', (t) =>
     authScopes: selfOrTenantAdmin,
     load: loadByTenant(({ app }, tenantId, userIds) => loadEffectivePolicies(app.db, tenantId, userIds), USER_GONE),
     loaderOptions: tenantKeyOptions,
-    resolve: (user) => ({ tenantId: user.tenantId, id: user.id }),
+    resolve: ownKey,
   }),
 );
 

@@ -14,9 +14,10 @@ import {
   removeAuthenticationMethod,
 } from '../services/registration.js';
 import { builder } from './builder.js';
-import { groupedBy, loadByTenant, notFound, selfOrTenantAdmin, tenantKeyOptions, uuidSchema } from './common.js';
+import { notFound, selfOrTenantAdmin, uuidSchema } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
+import { groupedBy, loadByTenant, ownKey, tenantKeyOptions } from './loaders.js';
 import { UserRef } from './users.js';
 
 /** Activation codes are 43 characters today; the bound only keeps garbage out. */
@@ -95,7 +96,7 @@ builder.objectField(UserRef, 'authenticationMethods', (t) =>
       [],
     ),
     loaderOptions: tenantKeyOptions,
-    resolve: (user) => ({ tenantId: user.tenantId, id: user.id }),
+    resolve: ownKey,
   }),
 );
 
