@@ -55,7 +55,6 @@ export interface AdminCaller {
 
 
 type UserRow = typeof users.$inferSelect;
-type GroupRow = typeof groups.$inferSelect;
 
 /** What audit rows record of a user: never the password hash. */
 const userSnapshot = (user: UserRow) => ({

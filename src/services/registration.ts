@@ -291,7 +291,7 @@ export interface AuthenticationMethod {
   phoneSignInEnabled: boolean;
 }
 
-/** The user's registered (not removed) authenticators, oldest first; or one device's, by its id. */
+/** The registered (not removed) authenticators of these users of one tenant, oldest first; or one device's, by its id. */
 export async function listAuthenticationMethods(
   app: App,
   owner: { tenantId: string; userIds: readonly string[] } | { deviceId: string },
