@@ -1,12 +1,5 @@
-import type { Auth } from '../services/auth.js';
 import { SECURITY_ALERT_KINDS, type SecurityAlertView, watchSecurityAlerts } from '../services/securityAlerts.js';
 import { builder } from './builder.js';
-
-// Guarded by authScopes before any resolver runs; this only narrows the type.
-const asAdmin = (auth: Auth) => {
-  if (auth.kind !== 'user') throw new Error('authScopes admit only admins here');
-  return auth;
-};
 
 const SecurityAlertKindEnum = builder.enumType('SecurityAlertKind', {
   description: 'What raised a security alert.',
@@ -39,11 +32,10 @@ const SecurityAlertRef = builder.objectRef<SecurityAlertView>('SecurityAlert').i
 });
 
 builder.subscriptionField('securityAlerts', (t) =>
-  t.field({
+  t.withAuth({ admin: true }).field({
     type: SecurityAlertRef,
     description: "Admin: security alerts of your tenant as they happen (fraud reports, lockouts). Past alerts are in auditLogs.",
-    authScopes: { admin: true },
-    subscribe: (_root, _args, { app, auth }) => watchSecurityAlerts(app, asAdmin(auth).tenantId),
+    subscribe: (_root, _args, { app, auth }) => watchSecurityAlerts(app, auth.tenantId),
     resolve: (alert: SecurityAlertView) => alert,
   }),
 );

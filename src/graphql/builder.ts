@@ -1,4 +1,5 @@
 import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
@@ -6,6 +7,8 @@ import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
 import type { Auth } from '../services/auth.js';
 import type { App } from '../services/app.js';
+import { ErrorCodeCheckPlugin } from './errorCodeCheck.js';
+import { declaredErrorCodes, reportUndeclaredErrorCode } from './errorCodes.js';
 
 export interface Context {
   app: App;
@@ -14,6 +17,8 @@ export interface Context {
   clientIp: string | null;
 }
 
+type UserAuth = Extract<Auth, { kind: 'user' }>;
+
 export interface PothosTypes {
   Context: Context;
   AuthScopes: {
@@ -21,6 +26,13 @@ export interface PothosTypes {
     user: boolean;
     admin: boolean;
     device: boolean;
+  };
+  /** What a resolver under each scope (`t.withAuth`) holds: the caller, already narrowed. */
+  AuthContexts: {
+    operator: Context & { auth: Extract<Auth, { kind: 'operator' }> };
+    user: Context & { auth: UserAuth };
+    admin: Context & { auth: UserAuth & { isAdmin: true } };
+    device: Context & { auth: Extract<Auth, { kind: 'device' }> };
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
@@ -31,7 +43,8 @@ export interface PothosTypes {
 }
 
 export const builder = new SchemaBuilder<PothosTypes>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, RelayPlugin],
+  // The error-code check first: its wrapper is the outermost, so it sees each mutation's final result.
+  plugins: [ErrorCodeCheckPlugin, ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   scopeAuth: {
@@ -50,6 +63,7 @@ export const builder = new SchemaBuilder<PothosTypes>({
           })
         : new GraphQLError('You are signed in, but not allowed to do this.', { extensions: { code: 'FORBIDDEN' } }),
   },
+  errorCodeCheck: { declared: declaredErrorCodes, onUndeclared: reportUndeclaredErrorCode },
   errors: {
     unsafelyHandleInputErrors: true,
     defaultUnionOptions: { description: 'The result, or an expected failure (an Error with a stable code).' },

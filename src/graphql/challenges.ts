@@ -1,17 +1,11 @@
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { USER_VERIFICATION_AMR } from '../domain/signInAttempt.js';
-import type { Auth } from '../services/auth.js';
 import { type ChallengeView, pendingChallenges, respondToChallenge, watchChallenges } from '../services/challenges.js';
 import { builder } from './builder.js';
+import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
 import { SignInAttemptKindEnum, SignInAttemptRef } from './signIn.js';
-
-// Guarded by authScopes before any resolver runs; this only narrows the type.
-const asDevice = (auth: Auth) => {
-  if (auth.kind !== 'device') throw new Error('authScopes admit only devices here');
-  return auth;
-};
 
 /** A challenge response is a compact JWS of a few hundred characters. */
 const responseSchema = z.string().min(1, 'Give the signed challenge response (a compact JWS).').max(8192, 'A challenge response has at most 8192 characters.');
@@ -44,21 +38,19 @@ const PhoneSignInChallengeRef = builder.objectRef<ChallengeView>('PhoneSignInCha
 });
 
 builder.queryField('pendingPhoneSignInChallenges', (t) =>
-  t.field({
+  t.withAuth({ device: true }).field({
     type: [PhoneSignInChallengeRef],
     description: "Authenticator (polling): every unexpired challenge waiting for this device's user that this device may answer, oldest first: PUSH_MFA challenges on any registered device, PHONE_SIGN_IN ones only with a live phone sign-in credential.",
-    authScopes: { device: true },
-    resolve: (_root, _args, { app, auth }) => pendingChallenges(app, asDevice(auth)),
+    resolve: (_root, _args, { app, auth }) => pendingChallenges(app, auth),
   }),
 );
 
 builder.subscriptionField('phoneSignInChallenges', (t) =>
-  t.field({
+  t.withAuth({ device: true }).field({
     type: PhoneSignInChallengeRef,
     description:
       "Authenticator: every pending challenge of this device's user first, then each new one (the same kinds as pendingPhoneSignInChallenges). Delivered at least once, also after a reconnect: de-duplicate by id. Each connection needs a fresh device assertion in connection_init.",
-    authScopes: { device: true },
-    subscribe: (_root, _args, { app, auth }) => watchChallenges(app, asDevice(auth)),
+    subscribe: (_root, _args, { app, auth }) => watchChallenges(app, auth),
     resolve: (challenge: ChallengeView) => challenge,
   }),
 );
@@ -80,15 +72,16 @@ const RespondInput = builder.inputType('RespondToPhoneSignInChallengeInput', {
 });
 
 builder.mutationField('respondToPhoneSignInChallenge', (t) =>
-  t.field({
+  t.withAuth({ device: true }).field({
     type: SignInAttemptRef,
-    description:
+    description: describeMutation(
+      'respondToPhoneSignInChallenge',
       'Authenticator: approve, deny or report a challenge. Returns the resulting attempt; answering again returns the stored outcome. A challenge not meant for this device is NOT_FOUND.',
-    authScopes: { device: true },
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: RespondInput, required: true, description: 'The signed response.' }) },
     resolve: async (_root, { input }, { app, auth }) => {
-      const result = await respondToChallenge(app, asDevice(auth), input.response);
+      const result = await respondToChallenge(app, auth, input.response);
       if (!result) throw new GraphQLError('No such challenge for this device. It may belong to another account.', { extensions: { code: 'NOT_FOUND' } });
       return result;
     },

@@ -2,10 +2,12 @@ import { type DefaultConnectionArguments, type ResolveCursorConnectionArgs, reso
 import { z } from 'zod';
 import type { auditLogs, signInLogs } from '../db/schema.js';
 import { SIGN_IN_LOG_REASON_DESCRIPTIONS, SIGN_IN_LOG_STATUS_DESCRIPTIONS, SIGN_IN_METHOD_DESCRIPTIONS } from '../domain/signInAttempt.js';
-import { type IdPage, listAuditLogs, listSignInLogs, logDevice, logUser } from '../services/logs.js';
+import { type IdPage, listAuditLogs, listSignInLogs, logDevices, logUsers } from '../services/logs.js';
 import { builder } from './builder.js';
-import { callerOf, PAGE_SIZE, UserRef, uuidSchema } from './directory.js';
+import { PAGE_SIZE, uuidSchema } from './common.js';
 import { badUserInput, parseQueryArgument, withPagingErrors } from './errors.js';
+import { loadByTenant, type TenantKey, tenantKeyOptions } from './loaders.js';
+import { UserRef } from './users.js';
 
 type AuditLogRow = typeof auditLogs.$inferSelect;
 type SignInLogRow = typeof signInLogs.$inferSelect;
@@ -52,6 +54,11 @@ const SignInDeviceRef = builder.objectRef<{ id: string; displayName: string; pla
   }),
 });
 
+/** The row a log names, in the log's own tenant; null when it names none. */
+const keyOf = (tenantId: string, id: string | null): TenantKey | null => (id ? { tenantId, id } : null);
+
+const byId = <T extends { id: string }>(rows: T[]) => new Map(rows.map((row) => [row.id, row]));
+
 /** "A — what A means; B — …": every value of a sign-in log field, from the domain's own list. */
 const describeValues = (descriptions: Record<string, string>) =>
   Object.entries(descriptions)
@@ -67,16 +74,26 @@ const SignInLogRef = builder.objectRef<SignInLogRow>('SignInLog').implement({
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When its status last changed.' }),
     userId: t.exposeID('userId', { nullable: true, description: 'The user, if known.' }),
     userPrincipalName: t.exposeString('userPrincipalName', { description: 'The name that was entered.' }),
-    user: t.field({ type: UserRef, nullable: true, description: 'The user, if they still exist.', resolve: (r, _args, { app }) => logUser(app, r.tenantId, r.userId) }),
+    // Batched, like device below: a page of logs reads its users in one query.
+    user: t.loadable({
+      type: UserRef,
+      nullable: true,
+      description: 'The user, if they still exist.',
+      load: loadByTenant(async ({ app }, tenantId, ids) => byId(await logUsers(app, tenantId, ids)), null),
+      loaderOptions: tenantKeyOptions,
+      resolve: (r) => keyOf(r.tenantId, r.userId),
+    }),
     appName: t.exposeString('appName', { nullable: true, description: 'The application signed in to.' }),
     ipAddress: t.exposeString('ipAddress', { nullable: true, description: "The browser's IP address." }),
     location: t.exposeString('location', { nullable: true, description: 'Approximate location of that address.' }),
     deviceId: t.exposeID('deviceId', { nullable: true, description: 'The authenticator device that answered, if any.' }),
-    device: t.field({
+    device: t.loadable({
       type: SignInDeviceRef,
       nullable: true,
       description: 'That device, if it still exists.',
-      resolve: (r, _args, { app }) => logDevice(app, r.tenantId, r.deviceId),
+      load: loadByTenant(async ({ app }, tenantId, ids) => byId(await logDevices(app, tenantId, ids)), null),
+      loaderOptions: tenantKeyOptions,
+      resolve: (r) => keyOf(r.tenantId, r.deviceId),
     }),
     method: t.exposeString('method', { description: `How the user signed in, one of: ${describeValues(SIGN_IN_METHOD_DESCRIPTIONS)}.` }),
     numberStyle: t.exposeString('numberStyle', { nullable: true, description: 'TYPED or CHOICE, for number-matching sign-ins.' }),
@@ -138,24 +155,22 @@ const SignInLogFilter = builder.inputType('SignInLogFilter', {
 });
 
 builder.queryFields((t) => ({
-  auditLogs: t.connection({
+  auditLogs: t.withAuth({ admin: true }).connection({
     type: AuditLogRef,
     description: "Admin: your tenant's audit log, newest first (at most 100 a page).",
-    authScopes: { admin: true },
     args: { filter: t.arg({ type: AuditLogFilter, required: false, description: 'Only matching records.' }) },
     resolve: (_root, args, { app, auth }) => {
       const filter = parseQueryArgument(auditLogFilterSchema, args.filter, 'filter');
-      return idPage(args, (page) => listAuditLogs(app, callerOf(auth).tenantId, { ...filter }, page));
+      return idPage(args, (page) => listAuditLogs(app, auth.tenantId, { ...filter }, page));
     },
   }),
-  signInLogs: t.connection({
+  signInLogs: t.withAuth({ admin: true }).connection({
     type: SignInLogRef,
     description: "Admin: your tenant's sign-in log, newest first (at most 100 a page).",
-    authScopes: { admin: true },
     args: { filter: t.arg({ type: SignInLogFilter, required: false, description: 'Only matching records.' }) },
     resolve: (_root, args, { app, auth }) => {
       const filter = parseQueryArgument(signInLogFilterSchema, args.filter && { ...args.filter, userId: args.filter.userId == null ? null : String(args.filter.userId) }, 'filter');
-      return idPage(args, (page) => listSignInLogs(app, callerOf(auth).tenantId, { ...filter }, page));
+      return idPage(args, (page) => listSignInLogs(app, auth.tenantId, { ...filter }, page));
     },
   }),
 }));

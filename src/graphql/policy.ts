@@ -3,15 +3,18 @@ import type { AuthenticationMode, EffectivePolicy, PolicyTarget } from '../domai
 import { allowsPhoneSignIn, allowsPushMfa } from '../domain/policy.js';
 import {
   getPhoneSignInPolicy,
-  loadEffectivePolicy,
+  loadEffectivePolicies,
   type PhoneSignInPolicyState,
   policyRemedy,
   setLegacyPhoneSignInPolicy,
   updatePhoneSignInPolicy,
 } from '../services/policy.js';
 import { builder } from './builder.js';
-import { callerOf, UserRef, uuidSchema } from './directory.js';
+import { callerOf, selfOrTenantAdmin, uuidSchema } from './common.js';
+import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
+import { loadByTenant, ownKey, tenantKeyOptions } from './loaders.js';
+import { UserRef } from './users.js';
 
 /** Most targets in one list: enough for any real policy, small enough to check cheaply on every save. */
 const MAX_POLICY_TARGETS = 100;
@@ -93,13 +96,18 @@ const EffectivePolicyRef = builder.objectRef<EffectivePolicy>('EffectivePhoneSig
   }),
 });
 
+const USER_GONE: EffectivePolicy = { allowed: false, reason: 'USER_DISABLED' };
+
 builder.objectField(UserRef, 'phoneSignInPolicy', (t) =>
-  t.field({
+  // Batched: a page of users reads their policies in three queries. A user deleted meanwhile is
+  // answered as loadEffectivePolicy answers an unknown one.
+  t.loadable({
     type: EffectivePolicyRef,
     description: 'The effective passwordless phone sign-in policy of this user, readable by the user and by admins of their tenant.',
-    authScopes: (user, _args, { auth }) =>
-      auth.kind === 'user' && (auth.userId === user.id || (auth.isAdmin && auth.tenantId === user.tenantId)),
-    resolve: (user, _args, { app }) => loadEffectivePolicy(app.db, user.id),
+    authScopes: selfOrTenantAdmin,
+    load: loadByTenant(({ app }, tenantId, userIds) => loadEffectivePolicies(app.db, tenantId, userIds), USER_GONE),
+    loaderOptions: tenantKeyOptions,
+    resolve: ownKey,
   }),
 );
 
@@ -148,19 +156,20 @@ const toTarget = (t: TargetInput): PolicyTarget => ({
 });
 
 builder.queryField('phoneSignInPolicy', (t) =>
-  t.field({
+  t.withAuth({ admin: true }).field({
     type: PolicyStateRef,
     description: "Admin: your tenant's passwordless phone sign-in policy and legacy switch.",
-    authScopes: { admin: true },
-    resolve: (_root, _args, { app, auth }) => getPhoneSignInPolicy(app.db, callerOf(auth).tenantId),
+    resolve: (_root, _args, { app, auth }) => getPhoneSignInPolicy(app.db, auth.tenantId),
   }),
 );
 
 builder.mutationFields((t) => ({
-  updatePhoneSignInPolicy: t.field({
+  updatePhoneSignInPolicy: t.withAuth({ admin: true }).field({
     type: PolicyStateRef,
-    description: 'Admin: save the passwordless phone sign-in policy. Unknown or foreign target ids fail with NOT_FOUND and change nothing.',
-    authScopes: { admin: true },
+    description: describeMutation(
+      'updatePhoneSignInPolicy',
+      'Admin: save the passwordless phone sign-in policy. Unknown or foreign target ids fail with NOT_FOUND and change nothing.',
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: UpdatePolicyInput, required: true, description: 'The policy.' }) },
     resolve: (_root, { input }, { app, auth }) =>
@@ -170,11 +179,12 @@ builder.mutationFields((t) => ({
         excludeTargets: (input.excludeTargets ?? []).map(toTarget),
       }),
   }),
-  setLegacyPhoneSignInPolicy: t.field({
+  setLegacyPhoneSignInPolicy: t.withAuth({ admin: true }).field({
     type: PolicyStateRef,
-    description:
+    description: describeMutation(
+      'setLegacyPhoneSignInPolicy',
       'Admin: the old directory-wide switch letting every user sign in with the phone. Fails with LEGACY_POLICY_SUPERSEDED once a policy has been saved.',
-    authScopes: { admin: true },
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { enabled: t.arg.boolean({ required: true, description: 'On or off.' }) },
     resolve: (_root, { enabled }, { app, auth }) => setLegacyPhoneSignInPolicy(app, callerOf(auth), enabled),

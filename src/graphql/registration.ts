@@ -2,7 +2,6 @@ import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { displayNameSchema } from '../domain/names.js';
 import { versionSchema } from '../domain/versions.js';
-import type { Auth } from '../services/auth.js';
 import {
   type ActivatedAuthenticator as ActivatedAuthenticatorResult,
   type AuthenticatorRegistration,
@@ -12,23 +11,16 @@ import {
 import { type AuthenticationMethod, listAuthenticationMethods, removeAuthenticationMethod } from '../services/authenticationMethods.js';
 import { disablePhoneSignIn, enablePhoneSignIn } from '../services/phoneSignInCredential.js';
 import { builder } from './builder.js';
-import { UserRef, notFound, uuidSchema } from './directory.js';
+import { notFound, selfOrTenantAdmin, uuidSchema } from './common.js';
+import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
+import { groupedBy, loadByTenant, ownKey, tenantKeyOptions } from './loaders.js';
+import { UserRef } from './users.js';
 
 /** Activation codes are 43 characters today; the bound only keeps garbage out. */
 const activationCodeSchema = z.string().min(1, 'Give the code from the activation link.').max(256, 'An activation code has at most 256 characters.');
 /** A compact JWS with an embedded P-256 key is well under 2 KB. */
 const proofSchema = z.string().min(1, 'Give the signed proof (a compact JWS).').max(8192, 'A proof has at most 8192 characters.');
-
-// Guarded by authScopes before any resolver runs; these only narrow the type.
-const asUser = (auth: Auth) => {
-  if (auth.kind !== 'user') throw new Error('authScopes admit only users here');
-  return auth;
-};
-const asDevice = (auth: Auth) => {
-  if (auth.kind !== 'device') throw new Error('authScopes admit only devices here');
-  return auth;
-};
 
 const DevicePlatform = builder.enumType('DevicePlatform', {
   description: 'The operating system of a phone running the authenticator app.',
@@ -91,21 +83,26 @@ export const AuthenticationMethodRef = builder.objectRef<AuthenticationMethod>('
 });
 
 builder.objectField(UserRef, 'authenticationMethods', (t) =>
-  t.field({
-    type: [AuthenticationMethodRef],
+  // Batched: a page of users reads all their authenticators in one query.
+  t.loadableList({
+    type: AuthenticationMethodRef,
     description: "The user's authenticators, oldest first. Readable by the user and by admins of the user's tenant.",
-    authScopes: (user, _args, { auth }) => auth.kind === 'user' && (auth.userId === user.id || (auth.isAdmin && auth.tenantId === user.tenantId)),
-    resolve: (user, _args, { app }) => listAuthenticationMethods(app, { userId: user.id }),
+    authScopes: selfOrTenantAdmin,
+    load: loadByTenant(
+      async ({ app }, tenantId, userIds) => groupedBy(await listAuthenticationMethods(app, { tenantId, userIds }), (method) => method.userId),
+      [],
+    ),
+    loaderOptions: tenantKeyOptions,
+    resolve: ownKey,
   }),
 );
 
 builder.queryField('authenticatorDevice', (t) =>
-  t.field({
+  t.withAuth({ device: true }).field({
     type: AuthenticationMethodRef,
     description: 'Authenticator app (device assertion): this device as the server knows it, e.g. whether phone sign-in is on.',
-    authScopes: { device: true },
     resolve: async (_root, _args, { app, auth }) => {
-      const [method] = await listAuthenticationMethods(app, { deviceId: asDevice(auth).deviceId });
+      const [method] = await listAuthenticationMethods(app, { deviceId: auth.deviceId });
       // Only a race with removal gets here: the assertion was accepted a moment before.
       if (!method) throw new GraphQLError('This device was removed from the account.', { extensions: { code: 'NOT_FOUND' } });
       return method;
@@ -114,12 +111,14 @@ builder.queryField('authenticatorDevice', (t) =>
 );
 
 builder.mutationField('beginAuthenticatorRegistration', (t) =>
-  t.field({
+  t.withAuth({ user: true }).field({
     type: AuthenticatorRegistrationRef,
-    description: 'Start adding the authenticator app: returns a single-use activation link, valid 10 minutes, to show as a QR code.',
-    authScopes: { user: true },
+    description: describeMutation(
+      'beginAuthenticatorRegistration',
+      'Start adding the authenticator app: returns a single-use activation link, valid 10 minutes, to show as a QR code.',
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
-    resolve: (_root, _args, { app, auth }) => beginAuthenticatorRegistration(app, asUser(auth)),
+    resolve: (_root, _args, { app, auth }) => beginAuthenticatorRegistration(app, auth),
   }),
 );
 
@@ -148,8 +147,10 @@ const ActivateAuthenticatorInput = builder.inputType('ActivateAuthenticatorInput
 builder.mutationField('activateAuthenticator', (t) =>
   t.field({
     type: ActivatedAuthenticator,
-    description:
+    description: describeMutation(
+      'activateAuthenticator',
       'Authenticator app: register this phone with the code from the activation link (no Authorization header; the code authorises it). A refusal the user can fix on the phone (OS or app version, another work account) leaves the code usable until it expires.',
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: ActivateAuthenticatorInput, required: true, description: 'Code, device and proof.' }) },
     resolve: (_root, { input }, { app }) => activateAuthenticator(app, input),
@@ -168,21 +169,25 @@ const EnablePhoneSignInInput = builder.inputType('EnablePhoneSignInInput', {
 });
 
 builder.mutationField('enablePhoneSignIn', (t) =>
-  t.field({
+  t.withAuth({ device: true }).field({
     type: PhoneSignInEnabled,
-    description: 'Authenticator app (device assertion): turn on passwordless phone sign-in on this device. Enabling again replaces the credential key.',
-    authScopes: { device: true },
+    description: describeMutation(
+      'enablePhoneSignIn',
+      'Authenticator app (device assertion): turn on passwordless phone sign-in on this device. Enabling again replaces the credential key.',
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: EnablePhoneSignInInput, required: true, description: 'The credential proof.' }) },
-    resolve: (_root, { input }, { app, auth }) => enablePhoneSignIn(app, asDevice(auth), input.proof),
+    resolve: (_root, { input }, { app, auth }) => enablePhoneSignIn(app, auth, input.proof),
   }),
 );
 
 builder.mutationField('disablePhoneSignIn', (t) =>
-  t.boolean({
-    description: 'Authenticator app (device assertion): turn phone sign-in off on this device. True if it was on, false if it was already off.',
-    authScopes: { device: true },
-    resolve: (_root, _args, { app, auth }) => disablePhoneSignIn(app, asDevice(auth)),
+  t.withAuth({ device: true }).boolean({
+    description: describeMutation(
+      'disablePhoneSignIn',
+      'Authenticator app (device assertion): turn phone sign-in off on this device. True if it was on, false if it was already off.',
+    ),
+    resolve: (_root, _args, { app, auth }) => disablePhoneSignIn(app, auth),
   }),
 );
 
@@ -195,14 +200,16 @@ const RemovedAuthenticationMethod = builder.objectRef<{ id: string; userId: stri
 });
 
 builder.mutationField('removeAuthenticationMethod', (t) =>
-  t.field({
+  t.withAuth({ user: true }).field({
     type: RemovedAuthenticationMethod,
-    description: "Remove an authenticator: your own, or (admins) any user's in your tenant. Takes effect at once. An unknown id is NOT_FOUND.",
-    authScopes: { user: true },
+    description: describeMutation(
+      'removeAuthenticationMethod',
+      "Remove an authenticator: your own, or (admins) any user's in your tenant. Takes effect at once. An unknown id is NOT_FOUND.",
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { id: t.arg.id({ required: true, description: 'The AuthenticationMethod id.', validate: uuidSchema }) },
     resolve: async (_root, { id }, { app, auth }) => {
-      const removed = await removeAuthenticationMethod(app, asUser(auth), String(id));
+      const removed = await removeAuthenticationMethod(app, auth, String(id));
       if (!removed) throw notFound('authentication method');
       return removed;
     },

@@ -1,7 +1,9 @@
 import { builder } from './builder.js';
 import './scalars.js';
 import './errors.js';
-import './directory.js';
+import './users.js';
+import './tenants.js';
+import './groups.js';
 import './settings.js';
 import './policy.js';
 import './temporaryAccessPass.js';

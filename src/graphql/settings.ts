@@ -11,8 +11,10 @@ import {
   updateTenantSettings,
 } from '../services/settings.js';
 import { builder } from './builder.js';
-import { callerOf, TenantRef } from './directory.js';
+import { callerOf } from './common.js';
+import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
+import { TenantRef } from './tenants.js';
 
 const S = tenantSettingsSchema.shape;
 const D = DEFAULT_TENANT_SETTINGS;
@@ -120,11 +122,10 @@ builder.objectFields(TenantRef, (t) => ({
 }));
 
 builder.queryField('tenant', (t) =>
-  t.field({
+  t.withAuth({ admin: true }).field({
     type: TenantRef,
     description: 'Admin: your own tenant, with its settings and domains.',
-    authScopes: { admin: true },
-    resolve: (_root, _args, { app, auth }) => getTenant(app, callerOf(auth).tenantId),
+    resolve: (_root, _args, { app, auth }) => getTenant(app, auth.tenantId),
   }),
 );
 
@@ -211,10 +212,9 @@ const FederatedDomainInput = builder.inputType('AddFederatedDomainInput', {
 });
 
 builder.mutationFields((t) => ({
-  updateTenantSettings: t.field({
+  updateTenantSettings: t.withAuth({ admin: true }).field({
     type: TenantSettingsRef,
-    description: 'Admin: change some tenant settings; the others keep their value.',
-    authScopes: { admin: true },
+    description: describeMutation('updateTenantSettings', 'Admin: change some tenant settings; the others keep their value.'),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: UpdateTenantSettingsInput, required: true, description: 'The changes.' }) },
     resolve: (_root, { input }, { app, auth }) => {
@@ -228,18 +228,19 @@ builder.mutationFields((t) => ({
       });
     },
   }),
-  addFederatedDomain: t.field({
+  addFederatedDomain: t.withAuth({ admin: true }).field({
     type: FederatedDomainRef,
-    description: 'Admin: add a federated domain. A domain any tenant already has fails with ALREADY_EXISTS.',
-    authScopes: { admin: true },
+    description: describeMutation('addFederatedDomain', 'Admin: add a federated domain. A domain any tenant already has fails with ALREADY_EXISTS.'),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: FederatedDomainInput, required: true, description: 'The domain and its sign-in URL.' }) },
     resolve: (_root, { input }, { app, auth }) => addFederatedDomain(app, callerOf(auth), input),
   }),
-  removeFederatedDomain: t.field({
+  removeFederatedDomain: t.withAuth({ admin: true }).field({
     type: 'String',
-    description: 'Admin: remove a federated domain, answering its name. The primary domain cannot be removed; a domain with users fails with IN_USE.',
-    authScopes: { admin: true },
+    description: describeMutation(
+      'removeFederatedDomain',
+      'Admin: remove a federated domain, answering its name. The primary domain cannot be removed; a domain with users fails with IN_USE.',
+    ),
     errors: { types: COMMON_ERRORS, dataField: { description: 'The domain removed.' } },
     args: { domain: t.arg.string({ required: true, description: 'The domain to remove.', validate: domainSchema }) },
     resolve: (_root, { domain }, { app, auth }) => removeFederatedDomain(app, callerOf(auth), domain),

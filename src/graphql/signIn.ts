@@ -7,6 +7,7 @@ import { type PasswordSignInResult, signInWithPassword } from '../services/passw
 import { type BeginSignInResult, beginSignIn, cancelSignIn, completeSignIn, watchAttempt } from '../services/signIn.js';
 import type { IssuedToken } from '../services/tokens.js';
 import { builder } from './builder.js';
+import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
 
 const enumValues = <T extends string>(values: readonly T[], describe: (value: T) => string) =>
@@ -159,8 +160,10 @@ builder.mutationField('beginSignIn', (t) =>
   t.errorUnionField({
     types: [PhoneSignInStartedRef, PasswordRequiredRef, ...COMMON_ERRORS],
     union: { name: 'BeginSignInResult', description: 'A request sent to the phone, or a request for the password.' },
-    description:
+    description: describeMutation(
+      'beginSignIn',
       'Start a passwordless phone sign-in. Users who cannot use it (unknown, no phone credential, not allowed, or temporarily refused) all get the same PasswordRequired.',
+    ),
     args: { input: t.arg({ type: BeginSignInInput, required: true, description: 'The name and application.' }) },
     resolve: (_root, { input }, { app, clientIp }) => beginSignIn(app, { ...input, ipAddress: clientIp }),
   }),
@@ -209,7 +212,7 @@ builder.subscriptionField('signInAttempt', (t) =>
 builder.mutationField('completeSignIn', (t) =>
   t.field({
     type: SignInSuccessRef,
-    description: 'Redeem an APPROVED attempt for a session. Succeeds once; a wrong secret is NOT_FOUND.',
+    description: describeMutation('completeSignIn', 'Redeem an APPROVED attempt for a session. Succeeds once; a wrong secret is NOT_FOUND.'),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: AttemptKeyInput, required: true, description: 'The attempt and its secret.' }) },
     resolve: async (_root, { input }, { app }) => {
@@ -223,7 +226,10 @@ builder.mutationField('completeSignIn', (t) =>
 builder.mutationField('cancelSignIn', (t) =>
   t.field({
     type: SignInAttemptRef,
-    description: 'Give up a pending or approved attempt (it becomes CANCELLED); a final one is returned as it is. A wrong secret is NOT_FOUND.',
+    description: describeMutation(
+      'cancelSignIn',
+      'Give up a pending or approved attempt (it becomes CANCELLED); a final one is returned as it is. A wrong secret is NOT_FOUND.',
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: AttemptKeyInput, required: true, description: 'The attempt and its secret.' }) },
     resolve: async (_root, { input }, { app }) => {
@@ -251,8 +257,10 @@ builder.mutationField('signInWithPassword', (t) =>
   t.errorUnionField({
     types: [SignInSuccessRef, MfaRequiredRef, FederationRedirectRef, ...COMMON_ERRORS],
     union: { name: 'SignInWithPasswordResult', description: 'A session, a push still to approve, or a redirect to the identity provider.' },
-    description:
+    description: describeMutation(
+      'signInWithPassword',
       'Sign in with a password ("use your password instead"). A wrong password and an unknown user fail alike. Users whose policy requires push get MfaRequired; federated domains get FederationRedirect.',
+    ),
     args: { input: t.arg({ type: SignInWithPasswordInput, required: true, description: 'Credentials.' }) },
     resolve: (_root, { input }, { app, clientIp }) =>
       signInWithPassword(app, {
@@ -265,11 +273,10 @@ builder.mutationField('signInWithPassword', (t) =>
 );
 
 builder.mutationField('signOut', (t) =>
-  t.boolean({
-    description: 'End the session of the access token used: it and every token of its session are refused from now on.',
-    authScopes: { user: true },
+  t.withAuth({ user: true }).boolean({
+    description: describeMutation('signOut', 'End the session of the access token used: it and every token of its session are refused from now on.'),
     resolve: async (_root, _args, { app, auth }) => {
-      if (auth.kind === 'user') await app.tokens.revoke(auth.sessionId);
+      await app.tokens.revoke(auth.sessionId);
       return true;
     },
   }),

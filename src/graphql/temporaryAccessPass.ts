@@ -6,7 +6,8 @@ import {
   TAP_LIFETIME_MINUTES,
 } from '../services/temporaryAccessPass.js';
 import { builder } from './builder.js';
-import { callerOf, uuidSchema } from './directory.js';
+import { callerOf, uuidSchema } from './common.js';
+import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
 import { SignInSuccessRef } from './signIn.js';
 
@@ -55,10 +56,12 @@ const SignInWithTemporaryAccessPassInput = builder.inputType('SignInWithTemporar
 });
 
 builder.mutationFields((t) => ({
-  createTemporaryAccessPass: t.field({
+  createTemporaryAccessPass: t.withAuth({ admin: true }).field({
     type: TemporaryAccessPassRef,
-    description: 'Admin: issue a Temporary Access Pass so a user can sign in and set up passwordless sign-in without a password.',
-    authScopes: { admin: true },
+    description: describeMutation(
+      'createTemporaryAccessPass',
+      'Admin: issue a Temporary Access Pass so a user can sign in and set up passwordless sign-in without a password.',
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: CreateTemporaryAccessPassInput, required: true, description: 'The pass to issue.' }) },
     resolve: (_root, { input }, { app, auth }) =>
@@ -70,8 +73,10 @@ builder.mutationFields((t) => ({
   }),
   signInWithTemporaryAccessPass: t.field({
     type: SignInSuccessRef,
-    description:
+    description: describeMutation(
+      'signInWithTemporaryAccessPass',
       'Sign in with a Temporary Access Pass (amr ["otp"]). Wrong, expired, used-up and unknown passes all fail alike with TEMPORARY_ACCESS_PASS_INVALID.',
+    ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: SignInWithTemporaryAccessPassInput, required: true, description: 'Credentials.' }) },
     resolve: (_root, { input }, { app, clientIp }) => signInWithTemporaryAccessPass(app, input, { ipAddress: clientIp }),

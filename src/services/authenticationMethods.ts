@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { devices, phoneSignInCredentials } from '../db/schema.js';
 import type { Platform } from '../domain/versions.js';
 import type { App } from './app.js';
@@ -19,8 +19,11 @@ export interface AuthenticationMethod {
   phoneSignInEnabled: boolean;
 }
 
-/** The user's registered (not removed) authenticators, oldest first; or one device's, by its id. */
-export async function listAuthenticationMethods(app: App, owner: { userId: string } | { deviceId: string }): Promise<AuthenticationMethod[]> {
+/** The registered (not removed) authenticators of these users of one tenant, oldest first; or one device's, by its id. */
+export async function listAuthenticationMethods(
+  app: App,
+  owner: { tenantId: string; userIds: readonly string[] } | { deviceId: string },
+): Promise<AuthenticationMethod[]> {
   const rows = await app.db
     .select({
       id: devices.id,
@@ -35,7 +38,12 @@ export async function listAuthenticationMethods(app: App, owner: { userId: strin
     })
     .from(devices)
     .leftJoin(phoneSignInCredentials, and(eq(phoneSignInCredentials.deviceId, devices.id), isNull(phoneSignInCredentials.revokedAt)))
-    .where(and('userId' in owner ? eq(devices.userId, owner.userId) : eq(devices.id, owner.deviceId), isNull(devices.revokedAt)))
+    .where(
+      and(
+        'userIds' in owner ? and(eq(devices.tenantId, owner.tenantId), inArray(devices.userId, [...owner.userIds])) : eq(devices.id, owner.deviceId),
+        isNull(devices.revokedAt),
+      ),
+    )
     .orderBy(asc(devices.createdAt), asc(devices.id));
   return rows.map(({ credentialId, ...method }) => ({ ...method, phoneSignInEnabled: credentialId !== null }));
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, ilike, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, gt, ilike, inArray, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { groupMembers, groups, phoneSignInPolicies, users } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
@@ -9,7 +9,6 @@ import { containsPattern } from './likePatterns.js';
 import { type AdminCaller, lockTenant } from './tenants.js';
 import { runUseCase } from './useCase.js';
 
-type GroupRow = typeof groups.$inferSelect;
 
 const groupNotFound = (field: string) => new DomainError('NOT_FOUND', 'No such group in your tenant. Check the id.', field);
 
@@ -127,20 +126,38 @@ export function listGroups(app: App, caller: AdminCaller, search: string | null 
     .offset(page.offset);
 }
 
-/** A page of a group's members, by user principal name. */
-export function listGroupMembers(app: App, group: GroupRow, page: { limit: number; offset: number }) {
-  return app.db
-    .select({ user: users })
-    .from(groupMembers)
-    .innerJoin(users, eq(users.id, groupMembers.userId))
-    .where(and(eq(groupMembers.groupId, group.id), eq(users.tenantId, group.tenantId)))
-    .orderBy(asc(users.userPrincipalName))
-    .limit(page.limit)
-    .offset(page.offset)
-    .then((rows) => rows.map((r) => r.user));
+/**
+ * The same page (by user principal name) of the members of each of these groups of the tenant,
+ * in one read for a whole page of groups; each row names its group.
+ */
+export async function listGroupMembers(app: App, tenantId: string, groupIds: readonly string[], page: { limit: number; offset: number }) {
+  const ranked = app.db.$with('ranked').as(
+    app.db
+      .select({
+        ...getTableColumns(users),
+        groupId: sql<string>`${groupMembers.groupId}`.as('group_id'),
+        rank: sql<number>`row_number() over (partition by ${groupMembers.groupId} order by ${users.userPrincipalName})`.as('rank'),
+      })
+      .from(groupMembers)
+      .innerJoin(users, eq(users.id, groupMembers.userId))
+      .where(and(inArray(groupMembers.groupId, [...groupIds]), eq(users.tenantId, tenantId))),
+  );
+  const rows = await app.db
+    .with(ranked)
+    .select()
+    .from(ranked)
+    .where(and(gt(ranked.rank, page.offset), lte(ranked.rank, page.offset + page.limit)))
+    .orderBy(asc(ranked.rank));
+  return rows.map(({ groupId, rank: _rank, ...user }) => ({ groupId, user }));
 }
 
-export async function countGroupMembers(app: App, groupId: string) {
-  const [row] = await app.db.select({ n: count() }).from(groupMembers).where(eq(groupMembers.groupId, groupId));
-  return row?.n ?? 0;
+/** How many members each of these groups of the tenant has; groups of other tenants are not counted. */
+export async function countGroupMembers(app: App, tenantId: string, groupIds: readonly string[]): Promise<Map<string, number>> {
+  const rows = await app.db
+    .select({ groupId: groupMembers.groupId, n: count() })
+    .from(groupMembers)
+    .innerJoin(groups, eq(groups.id, groupMembers.groupId))
+    .where(and(eq(groups.tenantId, tenantId), inArray(groupMembers.groupId, [...groupIds])))
+    .groupBy(groupMembers.groupId);
+  return new Map(rows.map((row) => [row.groupId, row.n]));
 }

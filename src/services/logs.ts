@@ -1,4 +1,4 @@
-import { type SQL, and, asc, desc, eq, gt, gte, lt } from 'drizzle-orm';
+import { type SQL, and, asc, desc, eq, gt, gte, inArray, lt } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { auditLogs, devices, signInLogs, users } from '../db/schema.js';
 import type { App } from './app.js';
@@ -84,19 +84,15 @@ export function listSignInLogs(app: App, tenantId: string, filter: SignInLogFilt
     .limit(page.limit);
 }
 
-/** The user a log row names, if they still exist in that tenant. */
-export async function logUser(app: App, tenantId: string, userId: string | null) {
-  if (!userId) return null;
-  const [user] = await app.db.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.id, userId)));
-  return user ?? null;
+/** The users log rows name that still exist in that tenant, in no order (one read for a whole page). */
+export function logUsers(app: App, tenantId: string, userIds: readonly string[]) {
+  return app.db.select().from(users).where(and(eq(users.tenantId, tenantId), inArray(users.id, [...userIds])));
 }
 
-/** The device a sign-in log row names, if it still exists in that tenant. */
-export async function logDevice(app: App, tenantId: string, deviceId: string | null) {
-  if (!deviceId) return null;
-  const [device] = await app.db
+/** The devices sign-in log rows name that still exist in that tenant, in no order (one read for a whole page). */
+export function logDevices(app: App, tenantId: string, deviceIds: readonly string[]) {
+  return app.db
     .select({ id: devices.id, displayName: devices.displayName, platform: devices.platform })
     .from(devices)
-    .where(and(eq(devices.tenantId, tenantId), eq(devices.id, deviceId)));
-  return device ?? null;
+    .where(and(eq(devices.tenantId, tenantId), inArray(devices.id, [...deviceIds])));
 }
