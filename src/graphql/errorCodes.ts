@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../domain/errors.js';
-import type { Context } from './builder.js';
+import type { App } from '../services/app.js';
 import type { UndeclaredErrorCode } from './errorCodeCheck.js';
 
 /**
@@ -74,7 +74,7 @@ export const describeMutation = (mutation: MutationName, description: string) =>
 /** Told of every undeclared code besides the error log; the test setup fails the test on one. */
 export const undeclaredErrorCodeListeners = new Set<(found: UndeclaredErrorCode) => void>();
 
-export function reportUndeclaredErrorCode(found: UndeclaredErrorCode, { app }: Context) {
+export function reportUndeclaredErrorCode(found: UndeclaredErrorCode, { app }: { app: App }) {
   app.logger.error(found, 'a mutation answered an error code its MUTATION_ERRORS entry does not list');
   for (const listener of undeclaredErrorCodeListeners) listener(found);
 }
