@@ -21,14 +21,26 @@ export interface TimeRange {
   to?: Date | null;
 }
 
-function pageConditions(id: PgColumn, createdAt: PgColumn, page: IdPage, range: TimeRange): (SQL | undefined)[] {
-  return [
-    page.after !== undefined ? lt(id, page.after) : undefined,
-    page.before !== undefined ? gt(id, page.before) : undefined,
-    range.from ? gte(createdAt, range.from) : undefined,
-    range.to ? lt(createdAt, range.to) : undefined,
-  ];
+/** The conditions of one page of a log within a time range, filtered by column equality where a filter is set. */
+function logConditions(
+  log: { tenantId: PgColumn; id: PgColumn; createdAt: PgColumn },
+  tenantId: string,
+  equal: Array<[PgColumn, string | null | undefined]>,
+  page: IdPage,
+  range: TimeRange,
+): SQL | undefined {
+  return and(
+    eq(log.tenantId, tenantId),
+    ...equal.map(([column, value]) => (value ? eq(column, value) : undefined)),
+    page.after !== undefined ? lt(log.id, page.after) : undefined,
+    page.before !== undefined ? gt(log.id, page.before) : undefined,
+    range.from ? gte(log.createdAt, range.from) : undefined,
+    range.to ? lt(log.createdAt, range.to) : undefined,
+  );
 }
+
+/** Newest first, or oldest first when the page walks backwards. */
+const pageOrder = (id: PgColumn, page: IdPage) => (page.inverted ? asc(id) : desc(id));
 
 export interface AuditLogFilter extends TimeRange {
   action?: string | null;
@@ -40,22 +52,14 @@ export interface AuditLogFilter extends TimeRange {
 
 /** The caller's tenant's audit records, newest first. */
 export function listAuditLogs(app: App, tenantId: string, filter: AuditLogFilter, page: IdPage) {
-  return app.db
-    .select()
-    .from(auditLogs)
-    .where(
-      and(
-        eq(auditLogs.tenantId, tenantId),
-        filter.action ? eq(auditLogs.action, filter.action) : undefined,
-        filter.actorId ? eq(auditLogs.actorId, filter.actorId) : undefined,
-        filter.targetType ? eq(auditLogs.targetType, filter.targetType) : undefined,
-        filter.targetId ? eq(auditLogs.targetId, filter.targetId) : undefined,
-        filter.result ? eq(auditLogs.result, filter.result) : undefined,
-        ...pageConditions(auditLogs.id, auditLogs.createdAt, page, filter),
-      ),
-    )
-    .orderBy(page.inverted ? asc(auditLogs.id) : desc(auditLogs.id))
-    .limit(page.limit);
+  const equal: Array<[PgColumn, string | null | undefined]> = [
+    [auditLogs.action, filter.action],
+    [auditLogs.actorId, filter.actorId],
+    [auditLogs.targetType, filter.targetType],
+    [auditLogs.targetId, filter.targetId],
+    [auditLogs.result, filter.result],
+  ];
+  return app.db.select().from(auditLogs).where(logConditions(auditLogs, tenantId, equal, page, filter)).orderBy(pageOrder(auditLogs.id, page)).limit(page.limit);
 }
 
 export interface SignInLogFilter extends TimeRange {
@@ -67,21 +71,13 @@ export interface SignInLogFilter extends TimeRange {
 
 /** The caller's tenant's sign-in records, newest first. */
 export function listSignInLogs(app: App, tenantId: string, filter: SignInLogFilter, page: IdPage) {
-  return app.db
-    .select()
-    .from(signInLogs)
-    .where(
-      and(
-        eq(signInLogs.tenantId, tenantId),
-        filter.userId ? eq(signInLogs.userId, filter.userId) : undefined,
-        filter.status ? eq(signInLogs.status, filter.status) : undefined,
-        filter.reasonCode ? eq(signInLogs.reasonCode, filter.reasonCode) : undefined,
-        filter.method ? eq(signInLogs.method, filter.method) : undefined,
-        ...pageConditions(signInLogs.id, signInLogs.createdAt, page, filter),
-      ),
-    )
-    .orderBy(page.inverted ? asc(signInLogs.id) : desc(signInLogs.id))
-    .limit(page.limit);
+  const equal: Array<[PgColumn, string | null | undefined]> = [
+    [signInLogs.userId, filter.userId],
+    [signInLogs.status, filter.status],
+    [signInLogs.reasonCode, filter.reasonCode],
+    [signInLogs.method, filter.method],
+  ];
+  return app.db.select().from(signInLogs).where(logConditions(signInLogs, tenantId, equal, page, filter)).orderBy(pageOrder(signInLogs.id, page)).limit(page.limit);
 }
 
 /** The users log rows name that still exist in that tenant, in no order (one read for a whole page). */
