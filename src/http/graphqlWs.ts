@@ -18,7 +18,7 @@ type WsExtra = {
 /** RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of them the code. */
 const MAX_CLOSE_REASON_BYTES = 123;
 /** Sent to every socket of a device that was removed or revoked (the code graphql-ws uses for Forbidden). */
-export const DEVICE_REMOVED_CLOSE = { code: CloseCode.Forbidden, reason: 'Forbidden: this device was removed' } as const;
+const DEVICE_REMOVED_CLOSE = { code: CloseCode.Forbidden, reason: 'Forbidden: this device was removed' } as const;
 
 /** Cuts a close reason to what a close frame carries, never inside a character. */
 export function closeReason(message: string): string {
