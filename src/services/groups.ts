@@ -69,13 +69,19 @@ export interface GroupMembersInput {
   userIds: readonly string[];
 }
 
+/** The group (held against deletion) and the distinct users of a membership change, all of the caller's tenant. */
+async function membershipChange(tx: Executor, caller: AdminCaller, input: GroupMembersInput) {
+  const group = await findGroup(tx, caller.tenantId, input.groupId, 'share');
+  if (!group) throw groupNotFound('groupId');
+  const userIds = [...new Set(input.userIds)];
+  await requireUsers(tx, caller.tenantId, userIds);
+  return { group, userIds };
+}
+
 /** Adds users to a group; users already in it are left as they are. */
 export async function addGroupMembers(app: App, caller: AdminCaller, input: GroupMembersInput) {
   return runUseCase(app, async (tx) => {
-    const group = await findGroup(tx, caller.tenantId, input.groupId, 'share');
-    if (!group) throw groupNotFound('groupId');
-    const userIds = [...new Set(input.userIds)];
-    await requireUsers(tx, caller.tenantId, userIds);
+    const { group, userIds } = await membershipChange(tx, caller, input);
     const added = await tx
       .insert(groupMembers)
       .values(userIds.map((userId) => ({ groupId: group.id, userId, createdAt: app.clock.now() })))
@@ -94,10 +100,7 @@ export async function addGroupMembers(app: App, caller: AdminCaller, input: Grou
 /** Removes users from a group; ids of tenant users who are not members are ignored. */
 export async function removeGroupMembers(app: App, caller: AdminCaller, input: GroupMembersInput) {
   return runUseCase(app, async (tx) => {
-    const group = await findGroup(tx, caller.tenantId, input.groupId, 'share');
-    if (!group) throw groupNotFound('groupId');
-    const userIds = [...new Set(input.userIds)];
-    await requireUsers(tx, caller.tenantId, userIds);
+    const { group, userIds } = await membershipChange(tx, caller, input);
     const removed = await tx
       .delete(groupMembers)
       .where(and(eq(groupMembers.groupId, group.id), inArray(groupMembers.userId, userIds)))
