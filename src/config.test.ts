@@ -12,7 +12,16 @@ describe('loadConfig', () => {
       operatorToken: undefined,
       logLevel: 'info',
       trustedProxies: [],
+      wsMaxConnectionsPerIp: 50,
+      wsMaxSubscriptionsPerSocket: 20,
     });
+  });
+
+  it('reads the WebSocket caps within their bounds', () => {
+    expect(loadConfig({ WS_MAX_CONNECTIONS_PER_IP: '500', WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '5' })).toMatchObject({ wsMaxConnectionsPerIp: 500, wsMaxSubscriptionsPerSocket: 5 });
+    expect(() => loadConfig({ WS_MAX_CONNECTIONS_PER_IP: '0', WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '1001' })).toThrow(
+      expect.objectContaining({ problems: [expect.stringContaining('WS_MAX_CONNECTIONS_PER_IP'), expect.stringContaining('WS_MAX_SUBSCRIPTIONS_PER_SOCKET')] }),
+    );
   });
 
   it('reports every problem at once, naming each variable', () => {

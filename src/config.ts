@@ -22,6 +22,10 @@ export interface Config {
   geoIpDatabase: string | undefined;
   /** Lifetime of access tokens. */
   accessTokenTtlSeconds: number;
+  /** Open WebSockets one client IP may hold on a node; raise it for offices behind one NAT address. */
+  wsMaxConnectionsPerIp: number;
+  /** Operations (subscriptions, mostly) one WebSocket may run at once. */
+  wsMaxSubscriptionsPerSocket: number;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +86,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (isIP(proxy) === 0) problems.push(`TRUSTED_PROXIES must list IP addresses, got "${proxy}".`);
   }
   const accessTokenTtlSeconds = integer('ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400);
+  // A browser tab or a phone holds one socket; 50 leaves room for a household or a small office.
+  const wsMaxConnectionsPerIp = integer('WS_MAX_CONNECTIONS_PER_IP', 50, 1, 100_000);
+  // Our clients follow a handful of things at once (an attempt, the challenges, alerts).
+  const wsMaxSubscriptionsPerSocket = integer('WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 1000);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -96,5 +104,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustedProxies,
     geoIpDatabase: text('GEOIP_DATABASE'),
     accessTokenTtlSeconds,
+    wsMaxConnectionsPerIp,
+    wsMaxSubscriptionsPerSocket,
   };
 }

@@ -1,12 +1,11 @@
 import type { IncomingMessage, Server } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { clientIp } from '../domain/clientIp.js';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js';
-import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
+import { GRAPHQL_PATH, type GraphQLYoga, requestClientIp } from './yoga.js';
 
 type WsExtra = {
   socket: WebSocket;
@@ -19,6 +18,50 @@ type WsExtra = {
 const MAX_CLOSE_REASON_BYTES = 123;
 /** Sent to every socket of a device that was removed or revoked (the code graphql-ws uses for Forbidden). */
 const DEVICE_REMOVED_CLOSE = { code: CloseCode.Forbidden, reason: 'Forbidden: this device was removed' } as const;
+
+/**
+ * The largest WebSocket message, in bytes: GraphQL documents and their variables are a few KiB, and
+ * `ws` would otherwise take 100 MiB. A bigger frame closes the socket with 1009 (message too big).
+ */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+/** Sockets one device may hold on a node: an authenticator keeps one, and a few more cover reconnects overlapping the old one. */
+const MAX_CONNECTIONS_PER_DEVICE = 5;
+/**
+ * Messages (graphql-ws messages and protocol pings) a socket may send: a burst of this many, then
+ * this many a second. Our clients send a handful at connect and a ping every few seconds; a flood
+ * is closed. The close code is graphql-ws's "too many" code, which its client does not retry.
+ */
+const MESSAGE_BURST = 100;
+const MESSAGES_PER_SECOND = 20;
+const TOO_MANY = CloseCode.TooManyInitialisationRequests;
+
+/** A token bucket: `take` spends one message, refilled at MESSAGES_PER_SECOND up to MESSAGE_BURST. */
+class MessageBucket {
+  private tokens = MESSAGE_BURST;
+  private last = performance.now();
+
+  take(): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(MESSAGE_BURST, this.tokens + ((now - this.last) / 1000) * MESSAGES_PER_SECOND);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** How many sockets each client IP holds on this node. */
+class ConnectionCounts {
+  private readonly byIp = new Map<string, number>();
+
+  count = (ip: string) => this.byIp.get(ip) ?? 0;
+  add = (ip: string) => this.byIp.set(ip, this.count(ip) + 1);
+  remove(ip: string) {
+    const left = this.count(ip) - 1;
+    if (left > 0) this.byIp.set(ip, left);
+    else this.byIp.delete(ip);
+  }
+}
 
 /** Cuts a close reason to what a close frame carries, never inside a character. */
 export function closeReason(message: string): string {
@@ -61,6 +104,10 @@ class DeviceSockets {
     this.byDevice.get(deviceId)?.delete(socket);
   }
 
+  count(deviceId: string) {
+    return this.byDevice.get(deviceId)?.size ?? 0;
+  }
+
   closeAll(deviceId: string) {
     for (const socket of this.byDevice.get(deviceId) ?? []) socket.close(DEVICE_REMOVED_CLOSE.code, DEVICE_REMOVED_CLOSE.reason);
     this.byDevice.delete(deviceId);
@@ -71,10 +118,37 @@ class DeviceSockets {
  * graphql-ws on the HTTP server's port and GraphQL path, through yoga's envelop so WebSocket
  * operations get the same plugins, limits and context as HTTP. A removed or revoked device loses
  * its live connections at once, on every node (the `deviceRevoked` event reaches them all).
+ * Limits per node: message size, messages per second and operations per socket, sockets per
+ * client IP (refused at the upgrade) and per device (refused at connection_init).
  */
 export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App): { close(): Promise<void> } {
+  const { trustedProxies, wsMaxConnectionsPerIp, wsMaxSubscriptionsPerSocket } = app.config;
   const deviceSockets = new DeviceSockets();
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const ipSockets = new ConnectionCounts();
+  const ipOf = (request: IncomingMessage) => requestClientIp(request, trustedProxies) ?? '';
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    maxPayload: MAX_MESSAGE_BYTES,
+    // Called back at once, so the check and the count on 'connection' below happen in one turn.
+    verifyClient: ({ req }, accept) => {
+      const ip = ipOf(req);
+      if (ipSockets.count(ip) < wsMaxConnectionsPerIp) return accept(true);
+      accept(false, 429, `Too many connections from ${ip}: at most ${wsMaxConnectionsPerIp} at a time.`);
+    },
+  });
+  // Registered before graphql-ws's own listeners, so a message over the rate closes the socket before it is answered.
+  wsServer.on('connection', (socket, request) => {
+    const ip = ipOf(request);
+    ipSockets.add(ip);
+    socket.once('close', () => ipSockets.remove(ip));
+    const bucket = new MessageBucket();
+    const spend = () => {
+      if (!bucket.take() && socket.readyState === socket.OPEN) socket.close(TOO_MANY, `Too many messages: at most ${MESSAGES_PER_SECOND} a second.`);
+    };
+    socket.on('message', spend);
+    socket.on('ping', spend);
+  });
   useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       onConnect: async (ctx) => {
@@ -88,8 +162,15 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
           ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(error.message));
           return false;
         }
-        ctx.extra.clientIp = clientIp(ctx.extra.request.socket.remoteAddress, null, []);
-        if (ctx.extra.auth.kind === 'device') deviceSockets.add(ctx.extra.auth.deviceId, ctx.extra.socket);
+        ctx.extra.clientIp = requestClientIp(ctx.extra.request, trustedProxies);
+        if (ctx.extra.auth.kind === 'device') {
+          const { deviceId } = ctx.extra.auth;
+          if (deviceSockets.count(deviceId) >= MAX_CONNECTIONS_PER_DEVICE) {
+            ctx.extra.socket.close(TOO_MANY, `Too many connections of this device: at most ${MAX_CONNECTIONS_PER_DEVICE} at a time.`);
+            return false;
+          }
+          deviceSockets.add(deviceId, ctx.extra.socket);
+        }
         return true;
       },
       onClose: (ctx) => {
@@ -98,6 +179,10 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws has already counted this operation in ctx.subscriptions.
+        if (Object.keys(ctx.subscriptions).length > wsMaxSubscriptionsPerSocket) {
+          return [new GraphQLError(`Too many operations on this connection: at most ${wsMaxSubscriptionsPerSocket} at a time. Complete one first.`, { extensions: { code: 'TOO_MANY_OPERATIONS' } })];
+        }
         const enveloped = yoga.getEnveloped({
           ws: { auth: ctx.extra.auth ?? { kind: 'anonymous' }, clientIp: ctx.extra.clientIp ?? null },
           params: payload,

@@ -5,12 +5,36 @@ import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
 
 // Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.
 const MAX_BODY_BYTES = 1024 * 1024;
+const BODY_TOO_LARGE = { errors: [{ message: 'The request body is larger than 1 MiB.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] };
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 };
+
+/**
+ * The request body, counted as it streams: null as soon as it passes MAX_BODY_BYTES, and the rest
+ * is left unread. Content-Length may be absent (chunked) or false, so only the bytes count.
+ */
+function readBody(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let received = 0;
+    const finish = (body: Buffer | null) => {
+      req.off('data', onData).off('end', onEnd).off('error', reject);
+      resolve(body);
+    };
+    const onData = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= MAX_BODY_BYTES) return void chunks.push(chunk);
+      req.pause();
+      finish(null);
+    };
+    const onEnd = () => finish(Buffer.concat(chunks));
+    req.on('data', onData).on('end', onEnd).on('error', reject);
+  });
+}
 
 /** Answered while the database opens and migrates: the port is open, the service is not ready. */
 export const starting: RequestHandler = (_req, res) => {
@@ -49,11 +73,22 @@ export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer
       }),
   };
   return (req, res) => {
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
-      return json(res, 413, { errors: [{ message: 'The request body is larger than 1 MiB.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
-    }
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return json(res, 413, BODY_TOO_LARGE);
     const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
     if (route) return void route(res);
-    return void yoga(req, res);
+    if (req.method === 'GET' || req.method === 'HEAD') return void yoga(req, res);
+    readBody(req).then(
+      (body) => {
+        // Closing the connection is what stops the client sending the rest.
+        if (body === null) {
+          res.setHeader('connection', 'close');
+          return json(res, 413, BODY_TOO_LARGE);
+        }
+        // Yoga (whatwg-node) takes a body already read from `req.body`, as under Express.
+        Object.assign(req, { body });
+        return yoga(req, res);
+      },
+      () => res.destroy(),
+    );
   };
 }

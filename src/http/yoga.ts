@@ -18,6 +18,12 @@ export interface ServerContext {
   ws?: { auth: Auth; clientIp: string | null };
 }
 
+/** The caller's IP for an HTTP request or a WebSocket upgrade, believing X-Forwarded-For only from TRUSTED_PROXIES. */
+export function requestClientIp(req: IncomingMessage | undefined, trustedProxies: readonly string[]): string | null {
+  // Node joins repeated X-Forwarded-For headers into one value, as fetch's Headers does.
+  return clientIp(req?.socket.remoteAddress, req?.headers['x-forwarded-for']?.toString() ?? null, trustedProxies);
+}
+
 const unauthenticated = (error: AuthenticationError) =>
   new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 
@@ -41,7 +47,7 @@ export function createGraphQLYoga(app: App) {
       if (ws) return { app, auth: ws.auth, clientIp: ws.clientIp };
       try {
         const auth = await resolveAuth(app, request.headers.get('authorization'));
-        return { app, auth, clientIp: clientIp(req?.socket.remoteAddress, request.headers.get('x-forwarded-for'), config.trustedProxies) };
+        return { app, auth, clientIp: requestClientIp(req, config.trustedProxies) };
       } catch (error) {
         if (error instanceof AuthenticationError) throw unauthenticated(error);
         throw error;
