@@ -5,12 +5,17 @@ import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
 
 // Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.
 const MAX_BODY_BYTES = 1024 * 1024;
-const BODY_TOO_LARGE = { errors: [{ message: 'The request body is larger than 1 MiB.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] };
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+};
+
+/** 413, closing the connection: that is what stops the client sending the rest, unread. */
+const tooLarge = (res: ServerResponse) => {
+  res.setHeader('connection', 'close');
+  json(res, 413, { errors: [{ message: 'The request body is larger than 1 MiB.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
 };
 
 /**
@@ -73,17 +78,13 @@ export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer
       }),
   };
   return (req, res) => {
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return json(res, 413, BODY_TOO_LARGE);
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
     const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
     if (route) return void route(res);
     if (req.method === 'GET' || req.method === 'HEAD') return void yoga(req, res);
     readBody(req).then(
       (body) => {
-        // Closing the connection is what stops the client sending the rest.
-        if (body === null) {
-          res.setHeader('connection', 'close');
-          return json(res, 413, BODY_TOO_LARGE);
-        }
+        if (body === null) return tooLarge(res);
         // Yoga (whatwg-node) takes a body already read from `req.body`, as under Express.
         Object.assign(req, { body });
         return yoga(req, res);
