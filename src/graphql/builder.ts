@@ -3,12 +3,13 @@ import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import ValidationPlugin from '@pothos/plugin-validation';
+import ValidationPlugin, { InputValidationError } from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
 import type { Auth } from '../services/auth.js';
 import type { App } from '../services/app.js';
 import { ErrorCodeCheckPlugin } from './errorCodeCheck.js';
 import { declaredErrorCodes, reportUndeclaredErrorCode } from './errorCodes.js';
+import { PlainTextInputsPlugin } from './plainTextInputs.js';
 
 export interface Context {
   app: App;
@@ -44,7 +45,8 @@ export interface PothosTypes {
 
 export const builder = new SchemaBuilder<PothosTypes>({
   // The error-code check first: its wrapper is the outermost, so it sees each mutation's final result.
-  plugins: [ErrorCodeCheckPlugin, ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, RelayPlugin, DataloaderPlugin],
+  // Plain-text inputs after validation: Pothos runs config hooks last plugin first, and validation reads what it adds.
+  plugins: [ErrorCodeCheckPlugin, ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, PlainTextInputsPlugin, RelayPlugin, DataloaderPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   scopeAuth: {
@@ -62,6 +64,15 @@ export const builder = new SchemaBuilder<PothosTypes>({
             extensions: { code: 'UNAUTHENTICATED' },
           })
         : new GraphQLError('You are signed in, but not allowed to do this.', { extensions: { code: 'FORBIDDEN' } }),
+  },
+  validation: {
+    // Mutations answer it as a typed InputValidationError (INVALID_INPUT); queries and subscriptions,
+    // which have no typed results, as a GraphQL error with this code.
+    validationError: (failure) => {
+      const error = new InputValidationError(failure);
+      error.extensions.code = 'BAD_USER_INPUT';
+      return error;
+    },
   },
   errorCodeCheck: { declared: declaredErrorCodes, onUndeclared: reportUndeclaredErrorCode },
   errors: {

@@ -63,8 +63,8 @@ export const COMMON_ERRORS = [DomainError, InputValidationError];
 export const badUserInput = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 
 /**
- * Checks a query argument against its schema, refusing it as BAD_USER_INPUT with the value's path
- * and what is wrong. (The validation plugin's own error would carry no code.)
+ * Checks a query argument against its schema, refusing it as BAD_USER_INPUT in one sentence that
+ * names the value's path and what is wrong.
  */
 export function parseQueryArgument<T>(schema: z.ZodType<T>, value: unknown, name: string): T {
   const parsed = schema.safeParse(value);

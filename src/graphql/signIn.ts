@@ -140,8 +140,9 @@ const attemptNotFound = () =>
   new GraphQLError('No sign-in attempt has this id and secret. Start a new sign-in.', { extensions: { code: 'NOT_FOUND' } });
 
 /**
- * The query's and subscription's arguments. Not validated at the edge: a malformed id or secret
- * gets the same NOT_FOUND as a wrong one (attemptForSecret), so it learns nothing more.
+ * The query's and subscription's arguments. Not validated at the edge beyond plain text (which no
+ * real id or secret fails): a malformed id or secret gets the same NOT_FOUND as a wrong one
+ * (attemptForSecret), so it learns nothing more.
  */
 const attemptKeyArgs = builder.args((t) => ({
   attemptId: t.id({ required: true, description: 'From PhoneSignInStarted or MfaRequired.' }),

@@ -58,6 +58,29 @@ describe('challenge response', () => {
     expect(await code(() => readChallengeResponse(retina))).toBe('MALFORMED');
   });
 
+  // Attack: control characters in claims that are compared, stored or shown (nonce, number) or in the header's kid.
+  it('refuses control characters anywhere in the header or the claims as MALFORMED, saying where', async () => {
+    const refusedAs = (jws: string) => {
+      try {
+        readChallengeResponse(jws);
+      } catch (error) {
+        if (error instanceof SignedMessageError) return `${error.code}: ${error.message}`;
+        throw error;
+      }
+      return 'OK';
+    };
+    expect(refusedAs(await respond({ nonce: `${challenge.nonce}\u0000` }))).toMatch(/^MALFORMED: The claim "nonce" contains the control character U\+0000 at position 43/);
+    expect(refusedAs(await respond({ number: '4\n2' }))).toMatch(/^MALFORMED: The claim "number" contains the control character U\+000A/);
+    expect(refusedAs(await respond({ number: '42\u009b' }))).toMatch(/^MALFORMED: The claim "number" contains the control character U\+009B/);
+    expect(refusedAs(await respond({ number: '42\ud800' }))).toMatch(/^MALFORMED: The claim "number" is not valid Unicode/);
+    const kid = await new SignJWT({ challengeId: challenge.id, nonce: challenge.nonce, decision: 'approve', number: '42', uv: 'pin' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'phone-sign-in-response+jwt', kid: `${phone.credentialId}\u0000` })
+      .setIssuedAt()
+      .sign(phone.credentialKey!.privateKey);
+    expect(refusedAs(kid)).toMatch(/^MALFORMED: The header value "kid" contains the control character U\+0000/);
+    expect(refusedAs(await respond({ number: '42' }))).toBe('OK');
+  });
+
   it('reads every documented kind of user verification', async () => {
     for (const uv of ['pin', 'biometric', 'face', 'fingerprint', 'iris', 'none'] as const) {
       expect(readChallengeResponse(await respond({ uv })).claims.uv).toBe(uv);

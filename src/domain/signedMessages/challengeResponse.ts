@@ -1,8 +1,7 @@
-import { decodeJwt } from 'jose';
 import { z } from 'zod';
 import { constantTimeEqual } from '../secrets.js';
 import { type AttemptKind, type Decision, USER_VERIFICATIONS, type UserVerification } from '../signInAttempt.js';
-import { CLOCK_SKEW_S, type CryptoKeySource, type RegisteredKey, readSignedMessageHeader, verifySignedMessage } from './jws.js';
+import { CLOCK_SKEW_S, type CryptoKeySource, type RegisteredKey, decodeClaims, readSignedMessageHeader, verifySignedMessage } from './jws.js';
 import { SignedMessageError } from './refusal.js';
 
 /**
@@ -58,13 +57,7 @@ export interface ChallengeResponseClaims {
 /** Structure and typ, from the message alone: which key (kid) signed it, and for which challenge. Nothing is trusted yet. */
 export function readChallengeResponse(jws: string): { kid: string; claims: ChallengeResponseClaims } {
   const header = readSignedMessageHeader(jws, { typ: CHALLENGE_RESPONSE_TYP, key: 'kid' });
-  let payload: unknown;
-  try {
-    payload = decodeJwt(jws);
-  } catch {
-    throw new SignedMessageError('MALFORMED', 'The JWS payload is not a base64url-encoded JSON object of claims.');
-  }
-  const parsed = claimsSchema.safeParse(payload);
+  const parsed = claimsSchema.safeParse(decodeClaims(jws));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new SignedMessageError(

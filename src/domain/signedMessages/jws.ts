@@ -7,13 +7,15 @@ import {
   decodeProtectedHeader,
   jwtVerify,
 } from 'jose';
+import { findTextProblem } from '../plainText.js';
 import { refusalOfJose, verifyWithEmbeddedKey } from './joseRefusals.js';
 import { ALG, importP256, jwkThumbprint, publicP256Jwk } from './p256.js';
 import { fail, shown } from './refusal.js';
 
 /**
  * The checks every signed message of the authenticator passes (../shared/PROTOCOL.md, "Keys and
- * signed messages"), in this order: structure, type, algorithm and key reference from the header;
+ * signed messages"), in this order: structure (plain text in every header value and claim
+ * included), type, algorithm and key reference from the header;
  * the claims the message must carry (strings, exact values, jti), before any key is used; the key;
  * then jose's jwtVerify — signature, audience, `nbf`, `exp` and the age of `iat` on the caller's
  * clock; last, the lifetime and expiry of short-lived messages. Each refusal names what was
@@ -67,6 +69,7 @@ export function readSignedMessageHeader(jws: string, expected: { typ: SignedMess
   } catch {
     return fail('MALFORMED', 'The JWS header is not a base64url-encoded JSON object.');
   }
+  refuseUnlessPlainText(header, 'header value');
   if (header.typ !== expected.typ) {
     fail('WRONG_TYPE', `The header typ is ${shown(header.typ)}; expected "${expected.typ}".`);
   }
@@ -134,14 +137,30 @@ export interface VerifiedSignedMessage {
   key: { jwk: JWK; thumbprint: string };
 }
 
-/** The claims a message must carry, read (not yet trusted) before any key is used. */
-function checkClaims(jws: string, rules: SignedMessageRules): void {
+/**
+ * Refuses control characters and broken Unicode anywhere in a header or payload: claims such as
+ * `jti` are stored, and none may reach the database, a log or the phone's screen.
+ */
+function refuseUnlessPlainText(decoded: object, what: 'header value' | 'claim'): void {
+  const found = findTextProblem(decoded);
+  if (found) fail('MALFORMED', `The ${what} "${found.path.join('.')}" ${found.problem}.`);
+}
+
+/** The claims of a message, decoded (not verified, so not yet trusted) and plain text. */
+export function decodeClaims(jws: string): JWTPayload {
   let claims: JWTPayload;
   try {
     claims = decodeJwt(jws);
   } catch {
     return fail('MALFORMED', 'The JWS payload is not a base64url-encoded JSON object of claims.');
   }
+  refuseUnlessPlainText(claims, 'claim');
+  return claims;
+}
+
+/** The claims a message must carry, read (not yet trusted) before any key is used. */
+function checkClaims(jws: string, rules: SignedMessageRules): void {
+  const claims = decodeClaims(jws);
   for (const name of rules.stringClaims ?? []) {
     const value = claims[name];
     if (typeof value !== 'string' || value.length === 0) fail('MALFORMED', `The claim "${name}" is missing or not a string.`);
