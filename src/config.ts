@@ -22,6 +22,8 @@ export interface Config {
   geoIpDatabase: string | undefined;
   /** Lifetime of access tokens. */
   accessTokenTtlSeconds: number;
+  /** Bearer token that /metrics asks for; /metrics is open when unset. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -96,5 +98,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustedProxies,
     geoIpDatabase: text('GEOIP_DATABASE'),
     accessTokenTtlSeconds,
+    metricsToken: text('METRICS_TOKEN'),
   };
 }

@@ -89,11 +89,17 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
           return false;
         }
         ctx.extra.clientIp = clientIp(ctx.extra.request.socket.remoteAddress, null, []);
-        if (ctx.extra.auth.kind === 'device') deviceSockets.add(ctx.extra.auth.deviceId, ctx.extra.socket);
+        if (ctx.extra.auth.kind === 'device') {
+          deviceSockets.add(ctx.extra.auth.deviceId, ctx.extra.socket);
+          app.metrics.authenticatorConnected();
+        }
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.auth?.kind === 'device') deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket);
+        if (ctx.extra.auth?.kind === 'device') {
+          deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket);
+          app.metrics.authenticatorDisconnected();
+        }
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),

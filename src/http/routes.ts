@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DatabaseHandle } from '../db/client.js';
+import { metricsRoute } from './metrics.js';
 import type { TokenService } from '../services/tokens.js';
 import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
 
@@ -22,9 +23,10 @@ export const starting: RequestHandler = (_req, res) => {
  * document on GET; everything else (the GraphQL endpoint, GraphiQL, 404s) is yoga's, once the body
  * limit has passed.
  */
-export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga }): RequestHandler {
+export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga } & Parameters<typeof metricsRoute>[0]): RequestHandler {
   const { db, tokens, issuer, yoga } = o;
-  const routes: Record<string, (res: ServerResponse) => void | Promise<void>> = {
+  const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => void | Promise<void>> = {
+    '/metrics': metricsRoute(o),
     '/health': (res) => json(res, 200, { status: 'ok' }),
     '/ready': async (res) => {
       try {
@@ -53,7 +55,7 @@ export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer
       return json(res, 413, { errors: [{ message: 'The request body is larger than 1 MiB.', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
     }
     const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
-    if (route) return void route(res);
+    if (route) return void route(res, req);
     return void yoga(req, res);
   };
 }
