@@ -4,24 +4,14 @@ import { signInAttempts } from '../src/db/schema.js';
 import { createTenant, type TestServer, startTestServer } from './harness.js';
 import { addUser } from './authenticatorClient.js';
 import { unpublishedAttempt } from './signInFlow.js';
+import { scrape, until } from './support/metrics.js';
 
 /** Housekeeping every 20 ms instead of every second, so a test sees many periods in a moment. */
 const PERIOD_MS = 20;
 const housekeeping = { server: { maintenanceIntervalMs: PERIOD_MS } };
 
 /** Housekeeping periods a node counted with this outcome so far, read from its /metrics. */
-async function periods(t: TestServer, outcome: 'ran' | 'skipped' | 'failed') {
-  const text = await (await fetch(`${t.url}/metrics`)).text();
-  return Number(new RegExp(`^signin_housekeeping_runs_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-}
-
-async function until(check: () => Promise<boolean>, what: string) {
-  for (let tries = 0; tries < 200; tries++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`never: ${what}`);
-}
+const periods = async (t: TestServer, outcome: 'ran' | 'skipped' | 'failed') => (await scrape(t.url)).value(`signin_housekeeping_runs_total{outcome="${outcome}"}`);
 
 describe('housekeeping on a timer', () => {
   let t: TestServer;

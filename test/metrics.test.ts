@@ -1,31 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startTestServer } from './harness.js';
+import { scrape, until } from './support/metrics.js';
 import { begin, cancel, complete, passwordSignIn, phoneUser, respond, serverPerFile, started, watchChallenges } from './signInFlow.js';
 
-/** One scrape of /metrics: a sample's value by its name and labels as the text format writes them (0 when absent). */
-async function scrape(url: string) {
-  const response = await fetch(`${url}/metrics`);
-  expect(response.status).toBe(200);
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
-    const sample = /^(\w+(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (sample) samples.set(sample[1]!, Number(sample[2]));
-  }
-  const value = (name: string) => samples.get(name) ?? 0;
-  const sum = (prefix: string) => [...samples].filter(([name]) => name.startsWith(prefix)).reduce((total, [, v]) => total + v, 0);
-  return { value, sum, has: (name: string) => samples.has(name) };
-}
-
 const outcome = (method: string, status: string) => `signin_outcomes_total{method="${method}",outcome="${status}"}`;
-
-async function until(check: () => Promise<boolean>, what: string) {
-  for (let tries = 0; tries < 100; tries++) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`never: ${what}`);
-}
 
 describe('Prometheus metrics at /metrics', () => {
   const t = serverPerFile();
