@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DatabaseHandle } from '../db/client.js';
-import { metricsRoute } from './metrics.js';
 import type { TokenService } from '../services/tokens.js';
+import { metricsRoute } from './metrics.js';
 import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
 
 // Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import type { Metrics } from '../metrics.js';
 import type { Database } from '../db/client.js';
 import type { Clock } from '../domain/clock.js';
+import type { Metrics } from '../metrics.js';
 import type { Events } from '../realtime/events.js';
 import type { ImportedKeyCache } from './keyCache.js';
 import type { Ticker } from './live.js';
