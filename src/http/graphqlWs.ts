@@ -89,17 +89,13 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
           return false;
         }
         ctx.extra.clientIp = clientIp(ctx.extra.request.socket.remoteAddress, null, []);
-        if (ctx.extra.auth.kind === 'device') {
-          deviceSockets.add(ctx.extra.auth.deviceId, ctx.extra.socket);
-          app.metrics.authenticatorConnected();
-        }
+        if (ctx.extra.auth.kind === 'device') deviceSockets.add(ctx.extra.auth.deviceId, ctx.extra.socket);
+        if (ctx.extra.auth.kind === 'device') app.metrics.authenticatorConnected();
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.auth?.kind === 'device') {
-          deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket);
-          app.metrics.authenticatorDisconnected();
-        }
+        if (ctx.extra.auth?.kind === 'device') deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket);
+        if (ctx.extra.auth?.kind === 'device') app.metrics.authenticatorDisconnected();
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
