@@ -26,6 +26,8 @@ export interface Config {
   wsMaxConnectionsPerIp: number;
   /** Operations (subscriptions, mostly) one WebSocket may run at once. */
   wsMaxSubscriptionsPerSocket: number;
+  /** Bearer token that /metrics asks for; /metrics is open when unset. */
+  metricsToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -106,5 +108,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     accessTokenTtlSeconds,
     wsMaxConnectionsPerIp,
     wsMaxSubscriptionsPerSocket,
+    metricsToken: text('METRICS_TOKEN'),
   };
 }

@@ -4,24 +4,29 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { type DatabaseHandle, openDatabase } from './db/client.js';
+import type { Leadership } from './db/leadership.js';
 import type { Clock } from './domain/clock.js';
 import { serveGraphQLWs } from './http/graphqlWs.js';
 import { type RequestHandler, httpRoutes, starting } from './http/routes.js';
 import { createGraphQLYoga } from './http/yoga.js';
 import { createLogger } from './logger.js';
+import { type HousekeepingOutcome, Metrics } from './metrics.js';
 import { createEventBus, type EventBus } from './realtime/events.js';
 import type { App } from './services/app.js';
 import { openGeoIpDatabase } from './services/geo.js';
 import { ImportedKeyCache } from './services/keyCache.js';
 import { LIVE_RESYNC_MS, everyMs } from './services/live.js';
-import { runMaintenance } from './services/maintenance.js';
+import { housekeepingLeadership, housekeepingPeriod, runMaintenance } from './services/maintenance.js';
 import { systemClock } from './services/system.js';
 import { TokenService } from './services/tokens.js';
 
 export interface ServerOptions {
   clock?: Clock;
   logger?: Logger;
-  /** Run housekeeping (expiries, clean-up) on a timer; tests turn it off and call runMaintenance(). */
+  /**
+   * How often housekeeping (expiries, clean-up) runs, by one node of those sharing a database
+   * (null: never; most tests turn it off and call runMaintenance()).
+   */
   maintenanceIntervalMs?: number | null;
   /** How often live subscriptions re-read the database (default LIVE_RESYNC_MS); tests shorten it. */
   liveResyncMs?: number;
@@ -63,6 +68,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
     await database.migrate();
     bus = createEventBus(config.redisUrl, logger);
+    const metrics = new Metrics({ transportConnected: bus.connected, db: database.db });
     const tokens = new TokenService(database.db, issuer, clock, config.accessTokenTtlSeconds);
     await tokens.init();
     const app: App = {
@@ -72,6 +78,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       clock,
       events: bus.events,
       logger,
+      metrics,
       tokens,
       importedKeys: new ImportedKeyCache(),
       liveResync: everyMs(options.liveResyncMs ?? LIVE_RESYNC_MS),
@@ -80,18 +87,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const db = database;
 
     const yoga = createGraphQLYoga(app);
-    handler = httpRoutes({ db, tokens, issuer, yoga });
+    handler = httpRoutes({ db, tokens, issuer, yoga, metrics, metricsToken: config.metricsToken });
     const graphqlWs = serveGraphQLWs(httpServer, yoga, app);
 
-    const maintain = async () => {
+    const intervalMs = options.maintenanceIntervalMs === undefined ? MAINTENANCE_INTERVAL_MS : options.maintenanceIntervalMs;
+    const leadership = intervalMs === null ? undefined : housekeepingLeadership(config.databaseUrl);
+    const maintain = async (lead: Leadership) => {
+      let outcome: HousekeepingOutcome = 'failed';
       try {
-        await runMaintenance(app);
+        outcome = await housekeepingPeriod(app, lead);
       } catch (error) {
         logger.error({ err: error }, 'maintenance failed');
       }
+      metrics.housekeepingRan(outcome);
     };
-    const intervalMs = options.maintenanceIntervalMs === undefined ? MAINTENANCE_INTERVAL_MS : options.maintenanceIntervalMs;
-    const timer = intervalMs === null ? undefined : setInterval(maintain, intervalMs);
+    const timer = leadership && setInterval(maintain, intervalMs!, leadership);
     timer?.unref();
 
     logger.info({ url: issuer, database: database.kind, redis: Boolean(config.redisUrl) }, 'phone sign-in service listening');
@@ -103,6 +113,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       runMaintenance: () => runMaintenance(app),
       stop: async () => {
         if (timer) clearInterval(timer);
+        await leadership?.release();
         await graphqlWs.close();
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));

@@ -51,7 +51,11 @@ builder.subscriptionField('phoneSignInChallenges', (t) =>
     description:
       "Authenticator: every pending challenge of this device's user first, then each new one (the same kinds as pendingPhoneSignInChallenges). Delivered at least once, also after a reconnect: de-duplicate by id. Each connection needs a fresh device assertion in connection_init.",
     subscribe: (_root, _args, { app, auth }) => watchChallenges(app, auth),
-    resolve: (challenge: ChallengeView) => challenge,
+    // Runs as each challenge goes out on the socket: where its push latency ends.
+    resolve: (challenge: ChallengeView, _args, { app }) => {
+      app.metrics.challengeDelivered(challenge.createdAt, app.clock.now());
+      return challenge;
+    },
   }),
 );
 

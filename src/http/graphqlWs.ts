@@ -100,8 +100,12 @@ class DeviceSockets {
     this.byDevice.set(deviceId, sockets);
   }
 
-  remove(deviceId: string, socket: WebSocket) {
-    this.byDevice.get(deviceId)?.delete(socket);
+  /** Whether the socket was registered (a refused socket never was). */
+  remove(deviceId: string, socket: WebSocket): boolean {
+    const sockets = this.byDevice.get(deviceId);
+    const removed = sockets?.delete(socket) ?? false;
+    if (sockets?.size === 0) this.byDevice.delete(deviceId);
+    return removed;
   }
 
   count(deviceId: string) {
@@ -170,11 +174,12 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
             return false;
           }
           deviceSockets.add(deviceId, ctx.extra.socket);
+          app.metrics.authenticatorConnected();
         }
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.auth?.kind === 'device') deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket);
+        if (ctx.extra.auth?.kind === 'device' && deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket)) app.metrics.authenticatorDisconnected();
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DatabaseHandle } from '../db/client.js';
 import type { TokenService } from '../services/tokens.js';
+import { metricsRoute } from './metrics.js';
 import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
 
 // Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.
@@ -51,9 +52,10 @@ export const starting: RequestHandler = (_req, res) => {
  * document on GET; everything else (the GraphQL endpoint, GraphiQL, 404s) is yoga's, once the body
  * limit has passed.
  */
-export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga }): RequestHandler {
+export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga } & Parameters<typeof metricsRoute>[0]): RequestHandler {
   const { db, tokens, issuer, yoga } = o;
-  const routes: Record<string, (res: ServerResponse) => void | Promise<void>> = {
+  const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => void | Promise<void>> = {
+    '/metrics': metricsRoute(o),
     '/health': (res) => json(res, 200, { status: 'ok' }),
     '/ready': async (res) => {
       try {
@@ -80,7 +82,7 @@ export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer
   return (req, res) => {
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
     const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
-    if (route) return void route(res);
+    if (route) return void route(res, req);
     if (req.method === 'GET' || req.method === 'HEAD') return void yoga(req, res);
     readBody(req).then(
       (body) => {

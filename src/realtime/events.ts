@@ -23,6 +23,8 @@ export type Events = ReturnType<typeof createPubSub<Topics>>;
 
 export interface EventBus {
   events: Events;
+  /** False while Redis is unreachable: live events are lost meanwhile (metrics read this). */
+  connected(): boolean;
   close(): Promise<void>;
 }
 
@@ -32,7 +34,7 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
     // One listener per open subscription: a busy topic legitimately has many, so no leak warning.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { events: createPubSub<Topics>({ eventTarget }), close: async () => {} };
+    return { events: createPubSub<Topics>({ eventTarget }), connected: () => true, close: async () => {} };
   }
   const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   // No ready check on the subscriber: after a reconnect it is in subscriber mode, where INFO is refused.
@@ -53,6 +55,7 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
   });
   return {
     events: createPubSub<Topics>({ eventTarget }),
+    connected: () => publishClient.status === 'ready' && subscribeClient.status === 'ready',
     close: async () => {
       publishClient.disconnect();
       subscribeClient.disconnect();

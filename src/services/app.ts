@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Database } from '../db/client.js';
 import type { Clock } from '../domain/clock.js';
+import type { Metrics } from '../metrics.js';
 import type { Events } from '../realtime/events.js';
 import type { ImportedKeyCache } from './keyCache.js';
 import type { Ticker } from './live.js';
@@ -16,6 +17,8 @@ export interface App {
   clock: Clock;
   events: Events;
   logger: Logger;
+  /** Prometheus counters of this server; recording is an increment, never a query. */
+  metrics: Metrics;
   tokens: TokenService;
   /** Registered device and credential keys, imported once and kept for later signed messages. */
   importedKeys: ImportedKeyCache;

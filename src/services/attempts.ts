@@ -180,7 +180,7 @@ export async function expireAttempts(app: App, attemptId?: string): Promise<void
       { failureReason: 'NOT_REDEEMED' },
     );
     for (const attempt of [...unanswered, ...unredeemed]) {
-      await updateSignInLog(tx, attempt.id, { status: logStatusOf('EXPIRED'), reasonCode: attempt.failureReason, at: now });
+      await updateSignInLog(tx, attempt.id, { status: logStatusOf('EXPIRED'), reasonCode: attempt.failureReason, at: now }, outbox);
       await auditOutcome(tx, attempt, { type: 'SYSTEM' });
       outbox.attemptChanged(attempt.id, 'EXPIRED');
     }

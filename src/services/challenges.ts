@@ -30,6 +30,8 @@ export interface ChallengeView {
   ipAddress: string | null;
   expiresAt: Date;
   numberChoices: string[] | null;
+  /** When the attempt began: the start of its push latency (not shown to the phone). */
+  createdAt: Date;
 }
 
 function challengeView(attempt: Attempt, userPrincipalName: string, settings: TenantSettings): ChallengeView {
@@ -44,6 +46,7 @@ function challengeView(attempt: Attempt, userPrincipalName: string, settings: Te
     ipAddress: settings.showGeographicLocation ? attempt.ipAddress : null,
     expiresAt: attempt.expiresAt,
     numberChoices: attempt.numberStyle === 'CHOICE' ? attempt.numberChoices : null,
+    createdAt: attempt.createdAt,
   };
 }
 
@@ -230,7 +233,7 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
       reasonCode: moved.failureReason,
       deviceId: auth.deviceId,
       at: now,
-    });
+    }, outbox);
     await auditOutcome(tx, moved, { type: 'DEVICE', id: auth.deviceId });
     outbox.attemptChanged(moved.id, moved.status);
     if (outcome.kind === 'DENIED' && countsAsFailure(outcome.reason)) await recordFailure(tx, moved.userId, settings, now, outbox);

@@ -11,7 +11,7 @@ import { audit } from './audit.js';
 import { UNKNOWN_LOCATION, locate } from './geo.js';
 import { verifyPassword } from './passwords.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
-import { writeSignInLog } from './signInLogs.js';
+import { type SignInsEnded, writeSignInLog } from './signInLogs.js';
 import { clearedLock, pushRefusal, recordFailure } from './signInProtection.js';
 import type { IssuedToken } from './tokens.js';
 import { runUseCase } from './useCase.js';
@@ -54,7 +54,7 @@ export async function signInWithPassword(
     .from(users)
     .where(and(eq(users.userPrincipalName, input.userPrincipalName), domain ? eq(users.tenantId, domain.tenantId) : undefined));
   const location = domain ? await locate(app, input.ipAddress) : null;
-  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string }, tx: Executor = app.db) =>
+  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string }, tx: Executor = app.db, ended: SignInsEnded = app.metrics) =>
     writeSignInLog(tx, {
       tenantId: domain!.tenantId,
       userId: user?.id ?? null,
@@ -66,7 +66,7 @@ export async function signInWithPassword(
       ipAddress: input.ipAddress,
       location,
       at: now,
-    });
+    }, ended);
 
   // Passwords of a federated domain live with its identity provider.
   if (domain?.federationSignInUrl) {
@@ -77,7 +77,7 @@ export async function signInWithPassword(
   /** Every refusal gets the wrong-password answer; the log and audit keep the real reason. */
   const refuse = async (reasonCode: SignInLogReason): Promise<never> => {
     await runUseCase(app, async (tx, outbox) => {
-      if (domain) await log({ status: 'FAILURE', reasonCode }, tx);
+      if (domain) await log({ status: 'FAILURE', reasonCode }, tx, outbox);
       if (!user) return;
       await audit(tx, { tenantId: user.tenantId, actor: { type: 'ANONYMOUS' }, action: 'signIn.password', targetType: 'USER', targetId: user.id, result: 'FAILURE', reasonCode });
       if (reasonCode === 'INVALID_PASSWORD') await recordFailure(tx, user.id, await loadTenantSettings(tx, user.tenantId), now, outbox, 'PASSWORD');
@@ -125,7 +125,7 @@ export async function signInWithPassword(
     }
   }
 
-  return runUseCase(app, async (tx) => {
+  return runUseCase(app, async (tx, outbox) => {
     const token = await app.tokens.issue(tx, { tenantId: user.tenantId, userId: user.id, amr: ['pwd'] });
     await writeSignInLog(tx, {
       tenantId: user.tenantId,
@@ -137,7 +137,7 @@ export async function signInWithPassword(
       ipAddress: input.ipAddress,
       location,
       at: now,
-    });
+    }, outbox);
     await audit(tx, { tenantId: user.tenantId, actor: { type: 'USER', id: user.id }, action: 'signIn.password', targetType: 'USER', targetId: user.id });
     return { type: 'SIGNED_IN' as const, ...token };
   });

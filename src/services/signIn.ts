@@ -84,7 +84,7 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
         ipAddress: input.ipAddress,
         location,
         at: now,
-      });
+      }, outbox);
       return passwordRequired(reason);
     }
     const started = await startAttempt(tx, { kind: 'PHONE_SIGN_IN', user: user!, settings, context: input, location, now });
@@ -141,7 +141,7 @@ export async function completeSignIn(app: App, input: { attemptId: string; attem
       .update(users)
       .set({ ...clearedLock('PHONE_SIGN_IN'), updatedAt: now })
       .where(eq(users.id, user.id));
-    await updateSignInLog(tx, done.id, { status: 'SUCCESS', reasonCode: null, at: now });
+    await updateSignInLog(tx, done.id, { status: 'SUCCESS', reasonCode: null, at: now }, outbox);
     await audit(tx, {
       tenantId: done.tenantId,
       actor: { type: 'USER', id: done.userId },
@@ -166,7 +166,7 @@ export async function cancelSignIn(app: App, input: { attemptId: string; attempt
       const [current] = await tx.select().from(signInAttempts).where(eq(signInAttempts.id, attempt.id));
       return current!;
     }
-    await updateSignInLog(tx, cancelled.id, { status: 'FAILURE', reasonCode: 'CANCELLED_BY_USER', at: now });
+    await updateSignInLog(tx, cancelled.id, { status: 'FAILURE', reasonCode: 'CANCELLED_BY_USER', at: now }, outbox);
     await auditOutcome(tx, cancelled, { type: 'ANONYMOUS' });
     outbox.attemptChanged(cancelled.id, 'CANCELLED');
     return cancelled;

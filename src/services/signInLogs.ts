@@ -21,8 +21,18 @@ export interface SignInLogEntry {
   at: Date;
 }
 
-/** Writes the sign-in log row of one sign-in, in the caller's transaction. */
-export async function writeSignInLog(tx: Executor, entry: SignInLogEntry): Promise<void> {
+/**
+ * Where a sign-in that ended (its log row left IN_PROGRESS) is counted: the use case's outbox,
+ * which counts it once the transaction commits, or the metrics themselves for a write on its own.
+ */
+export interface SignInsEnded {
+  signInEnded(method: SignInMethod, status: SignInLogStatus): void;
+}
+
+/** Writes the sign-in log row of one sign-in, in the caller's transaction; one that ended is counted. */
+export async function writeSignInLog(tx: Executor, entry: SignInLogEntry & { status: 'IN_PROGRESS' }): Promise<void>;
+export async function writeSignInLog(tx: Executor, entry: SignInLogEntry, ended: SignInsEnded): Promise<void>;
+export async function writeSignInLog(tx: Executor, entry: SignInLogEntry, ended?: SignInsEnded): Promise<void> {
   await tx.insert(signInLogs).values({
     tenantId: entry.tenantId,
     userId: entry.userId,
@@ -39,15 +49,17 @@ export async function writeSignInLog(tx: Executor, entry: SignInLogEntry): Promi
     createdAt: entry.at,
     updatedAt: entry.at,
   });
+  if (entry.status !== 'IN_PROGRESS') ended?.signInEnded(entry.method, entry.status);
 }
 
-/** Moves the log row of an attempt along with the attempt, in the same transaction. */
+/** Moves the log row of an attempt along with the attempt, in the same transaction; one that ended is counted. */
 export async function updateSignInLog(
   tx: Executor,
   attemptId: string,
   change: { status: SignInLogStatus; reasonCode?: string | null; deviceId?: string | null; at: Date },
+  ended: SignInsEnded,
 ): Promise<void> {
-  await tx
+  const rows = await tx
     .update(signInLogs)
     .set({
       status: change.status,
@@ -55,5 +67,8 @@ export async function updateSignInLog(
       ...(change.deviceId ? { deviceId: change.deviceId } : {}),
       updatedAt: change.at,
     })
-    .where(eq(signInLogs.attemptId, attemptId));
+    .where(eq(signInLogs.attemptId, attemptId))
+    .returning({ method: signInLogs.method });
+  if (change.status === 'IN_PROGRESS') return;
+  for (const { method } of rows) ended.signInEnded(method as SignInMethod, change.status);
 }

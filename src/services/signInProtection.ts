@@ -116,7 +116,7 @@ export async function fraudReported(tx: Executor, reported: Attempt, settings: T
     { failureReason: 'SUPERSEDED_BY_FRAUD_REPORT', resolvedAt: now },
   );
   for (const other of others) {
-    await updateSignInLog(tx, other.id, { status: 'FAILURE', reasonCode: other.failureReason, at: now });
+    await updateSignInLog(tx, other.id, { status: 'FAILURE', reasonCode: other.failureReason, at: now }, outbox);
     await auditOutcome(tx, other, { type: 'SYSTEM' });
     outbox.attemptChanged(other.id, 'CANCELLED');
   }

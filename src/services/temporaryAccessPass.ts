@@ -1,10 +1,12 @@
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
-import { signInLogs, temporaryAccessPasses, users } from '../db/schema.js';
+import { temporaryAccessPasses, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import { sha256 } from '../domain/secrets.js';
+import type { SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { audit, auditByUser } from './audit.js';
+import { writeSignInLog } from './signInLogs.js';
 import { randomSecret } from './system.js';
 import type { AdminCaller } from './tenants.js';
 import { runUseCase } from './useCase.js';
@@ -16,7 +18,7 @@ export const TAP_LIFETIME_MINUTES = { min: 10, max: 480, default: 60 } as const;
 const TAP_BYTES = 16;
 
 /** The sign-in log's name for this method. */
-export const TAP_METHOD = 'TEMPORARY_ACCESS_PASS';
+export const TAP_METHOD: SignInMethod = 'TEMPORARY_ACCESS_PASS';
 /**
  * RFC 8176 "otp": a one-time (or short-lived) code the service generated and the user types.
  * Not "pwd" (it is not a memorised password) and not "mfa" (the pass alone is one factor).
@@ -78,19 +80,10 @@ export async function signInWithTemporaryAccessPass(
   const [user] = await app.db.select().from(users).where(eq(users.userPrincipalName, input.userPrincipalName));
   const now = app.clock.now();
   if (!user) throw new DomainError('TEMPORARY_ACCESS_PASS_INVALID', INVALID_PASS);
+  const logged = { tenantId: user.tenantId, userId: user.id, userPrincipalName: user.userPrincipalName, method: TAP_METHOD, ipAddress: context.ipAddress, at: now };
   const logFailure = async (reasonCode: string) => {
-    await runUseCase(app, async (tx) => {
-      await tx.insert(signInLogs).values({
-        tenantId: user.tenantId,
-        userId: user.id,
-        userPrincipalName: user.userPrincipalName,
-        method: TAP_METHOD,
-        status: 'FAILURE',
-        reasonCode,
-        ipAddress: context.ipAddress,
-        createdAt: now,
-        updatedAt: now,
-      });
+    await runUseCase(app, async (tx, outbox) => {
+      await writeSignInLog(tx, { ...logged, status: 'FAILURE', reasonCode }, outbox);
       await audit(tx, { tenantId: user.tenantId, actor: { type: 'ANONYMOUS' }, action: 'signIn.temporaryAccessPass', targetType: 'USER', targetId: user.id, result: 'FAILURE', reasonCode });
     });
   };
@@ -98,7 +91,7 @@ export async function signInWithTemporaryAccessPass(
     await logFailure('USER_DISABLED');
     throw new DomainError('TEMPORARY_ACCESS_PASS_INVALID', INVALID_PASS);
   }
-  const token = await runUseCase(app, async (tx) => {
+  const token = await runUseCase(app, async (tx, outbox) => {
     const [consumed] = await tx
       .update(temporaryAccessPasses)
       .set({ usedAt: now })
@@ -113,16 +106,7 @@ export async function signInWithTemporaryAccessPass(
       .returning({ id: temporaryAccessPasses.id });
     if (!consumed) return null;
     const issued = await app.tokens.issue(tx, { tenantId: user.tenantId, userId: user.id, amr: TAP_AMR });
-    await tx.insert(signInLogs).values({
-      tenantId: user.tenantId,
-      userId: user.id,
-      userPrincipalName: user.userPrincipalName,
-      method: TAP_METHOD,
-      status: 'SUCCESS',
-      ipAddress: context.ipAddress,
-      createdAt: now,
-      updatedAt: now,
-    });
+    await writeSignInLog(tx, { ...logged, status: 'SUCCESS' }, outbox);
     await audit(tx, {
       tenantId: user.tenantId,
       actor: { type: 'USER', id: user.id },

@@ -1,13 +1,15 @@
 import type { Executor } from '../db/client.js';
-import type { AttemptStatus } from '../domain/signInAttempt.js';
+import type { AttemptStatus, SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
+import type { SignInsEnded } from './signInLogs.js';
 
-/** Events a use case causes, held until its transaction has committed. */
-export class Outbox {
+/** Events a use case causes, and the sign-ins it ended (for the metrics), held until its transaction has committed. */
+export class Outbox implements SignInsEnded {
   private readonly attempts = new Map<string, AttemptStatus>();
   private readonly challenges: Array<{ userId: string; challengeId: string }> = [];
   private readonly alerts: Array<{ tenantId: string; alertId: string }> = [];
   private readonly revokedDevices: string[] = [];
+  private readonly endedSignIns: Array<[SignInMethod, SignInLogStatus]> = [];
 
   attemptChanged(attemptId: string, status: AttemptStatus) {
     this.attempts.set(attemptId, status);
@@ -22,11 +24,15 @@ export class Outbox {
   deviceRevoked(deviceId: string) {
     this.revokedDevices.push(deviceId);
   }
+  signInEnded(method: SignInMethod, status: SignInLogStatus) {
+    this.endedSignIns.push([method, status]);
+  }
   publish(app: App) {
     for (const [attemptId, status] of this.attempts) app.events.publish('signInAttemptChanged', attemptId, { attemptId, status });
     for (const { userId, challengeId } of this.challenges) app.events.publish('userChallenge', userId, { challengeId });
     for (const { tenantId, alertId } of this.alerts) app.events.publish('securityAlert', tenantId, { alertId });
     for (const deviceId of this.revokedDevices) app.events.publish('deviceRevoked', { deviceId });
+    for (const [method, status] of this.endedSignIns) app.metrics.signInEnded(method, status);
   }
 }
 
