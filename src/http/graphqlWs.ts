@@ -167,6 +167,9 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
           return false;
         }
         ctx.extra.clientIp = requestClientIp(ctx.extra.request, trustedProxies);
+        // Closed while its credential was being checked: onClose has run already, so registering
+        // it now would keep it (and the gauge) forever.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         if (ctx.extra.auth.kind === 'device') {
           const { deviceId } = ctx.extra.auth;
           if (deviceSockets.count(deviceId) >= MAX_CONNECTIONS_PER_DEVICE) {
