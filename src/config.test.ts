@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       trustedProxies: [],
       wsMaxConnectionsPerIp: 50,
+      wsMaxConnectionsPerDevice: 5,
       wsMaxSubscriptionsPerSocket: 20,
     });
   });

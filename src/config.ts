@@ -24,6 +24,8 @@ export interface Config {
   accessTokenTtlSeconds: number;
   /** Open WebSockets one client IP may hold on a node; raise it for offices behind one NAT address. */
   wsMaxConnectionsPerIp: number;
+  /** Open WebSockets one authenticator device may hold on a node. */
+  wsMaxConnectionsPerDevice: number;
   /** Operations (subscriptions, mostly) one WebSocket may run at once. */
   wsMaxSubscriptionsPerSocket: number;
   /** Bearer token that /metrics asks for; /metrics is open when unset. */
@@ -90,6 +92,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const accessTokenTtlSeconds = integer('ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 86400);
   // A browser tab or a phone holds one socket; 50 leaves room for a household or a small office.
   const wsMaxConnectionsPerIp = integer('WS_MAX_CONNECTIONS_PER_IP', 50, 1, 100_000);
+  // An authenticator keeps one socket; a few more cover reconnects that overlap the old one.
+  const wsMaxConnectionsPerDevice = integer('WS_MAX_CONNECTIONS_PER_DEVICE', 5, 1, 100_000);
   // Our clients follow a handful of things at once (an attempt, the challenges, alerts).
   const wsMaxSubscriptionsPerSocket = integer('WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 1000);
 
@@ -107,6 +111,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     geoIpDatabase: text('GEOIP_DATABASE'),
     accessTokenTtlSeconds,
     wsMaxConnectionsPerIp,
+    wsMaxConnectionsPerDevice,
     wsMaxSubscriptionsPerSocket,
     metricsToken: text('METRICS_TOKEN'),
   };

@@ -24,8 +24,6 @@ const DEVICE_REMOVED_CLOSE = { code: CloseCode.Forbidden, reason: 'Forbidden: th
  * `ws` would otherwise take 100 MiB. A bigger frame closes the socket with 1009 (message too big).
  */
 const MAX_MESSAGE_BYTES = 64 * 1024;
-/** Sockets one device may hold on a node: an authenticator keeps one, and a few more cover reconnects overlapping the old one. */
-const MAX_CONNECTIONS_PER_DEVICE = 5;
 /**
  * Messages (graphql-ws messages and protocol pings) a socket may send: a burst of this many, then
  * this many a second. Our clients send a handful at connect and a ping every few seconds; a flood
@@ -126,7 +124,7 @@ class DeviceSockets {
  * client IP (refused at the upgrade) and per device (refused at connection_init).
  */
 export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App): { close(): Promise<void> } {
-  const { trustedProxies, wsMaxConnectionsPerIp, wsMaxSubscriptionsPerSocket } = app.config;
+  const { trustedProxies, wsMaxConnectionsPerIp, wsMaxConnectionsPerDevice, wsMaxSubscriptionsPerSocket } = app.config;
   const deviceSockets = new DeviceSockets();
   const ipSockets = new ConnectionCounts();
   const ipOf = (request: IncomingMessage) => requestClientIp(request, trustedProxies) ?? '';
@@ -172,8 +170,8 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         if (ctx.extra.auth.kind === 'device') {
           const { deviceId } = ctx.extra.auth;
-          if (deviceSockets.count(deviceId) >= MAX_CONNECTIONS_PER_DEVICE) {
-            ctx.extra.socket.close(TOO_MANY, `Too many connections of this device: at most ${MAX_CONNECTIONS_PER_DEVICE} at a time.`);
+          if (deviceSockets.count(deviceId) >= wsMaxConnectionsPerDevice) {
+            ctx.extra.socket.close(TOO_MANY, `Too many connections of this device: at most ${wsMaxConnectionsPerDevice} at a time.`);
             return false;
           }
           deviceSockets.add(deviceId, ctx.extra.socket);
