@@ -27,6 +27,8 @@ export const ERROR_CODE_DESCRIPTIONS = {
   INVALID_CHALLENGE_RESPONSE: 'A challenge response is malformed, of the wrong type, or answers another challenge or nonce.',
   CHALLENGE_RESPONSE_STALE: "A challenge response was signed too long ago (or in the future): check the phone's clock, sign again.",
   INVALID_SIGNATURE: 'The signature of a challenge response does not verify with the registered key its kid names.',
+  TOO_MANY_INVALID_SIGNATURES:
+    "This device sent too many challenge responses whose signatures did not verify, so its answers are refused for a while; the message says how long. Such answers never count towards the user's lockout.",
   CREDENTIAL_NOT_USABLE:
     "The response's kid names no key this device may answer the challenge with: PHONE_SIGN_IN needs this device's live phone sign-in credential; PUSH_MFA takes this device's key or that credential.",
   USER_VERIFICATION_REQUIRED: 'An approval must follow local user verification (PIN or biometric): uv was "none".',

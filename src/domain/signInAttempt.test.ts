@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type PushFacts, amrFor, browserReason, decide, isFinal, logStatusOf, refusalReason, sourcesOf } from './signInAttempt.js';
+import { type PushFacts, amrFor, browserReason, decide, isFinal, isStoredAnswer, logStatusOf, refusalReason, sourcesOf } from './signInAttempt.js';
 
 const now = new Date('2030-01-01T00:00:00Z');
 const ok: PushFacts = {
@@ -97,5 +97,26 @@ describe('decide', () => {
     expect(amrFor('PHONE_SIGN_IN', 'fingerprint')).toEqual(['mfa', 'pop', 'fpt']);
     expect(amrFor('PUSH_MFA', 'iris')).toEqual(['pwd', 'mfa', 'pop', 'iris']);
     expect(amrFor('PUSH_MFA', 'pin')).toEqual(['pwd', 'mfa', 'pop', 'pin']);
+  });
+});
+
+describe('telling a replay of the stored answer from a new answer', () => {
+  const approved = { number: '42', amr: ['mfa', 'pop', 'pin'], failureReason: null, userVerification: 'pin' };
+  const declined = { number: '42', amr: null, failureReason: 'USER_DECLINED', userVerification: 'pin' };
+
+  it('recognises the answer that was stored, whatever later happened to the attempt', () => {
+    expect(isStoredAnswer({ decision: 'approve', uv: 'pin', number: '42' }, approved)).toBe(true);
+    expect(isStoredAnswer({ decision: 'approve', uv: 'pin', number: '42' }, { ...approved, failureReason: 'SUPERSEDED_BY_FRAUD_REPORT' })).toBe(true);
+    expect(isStoredAnswer({ decision: 'deny', uv: 'pin', number: '' }, declined)).toBe(true);
+    expect(isStoredAnswer({ decision: 'approve', uv: 'pin', number: '41' }, { ...declined, failureReason: 'NUMBER_MISMATCH' })).toBe(true);
+  });
+
+  it('treats any other answer as new', () => {
+    expect(isStoredAnswer({ decision: 'approve', uv: 'face', number: '42' }, approved)).toBe(false);
+    expect(isStoredAnswer({ decision: 'deny', uv: 'pin', number: '' }, approved)).toBe(false);
+    expect(isStoredAnswer({ decision: 'approve', uv: 'pin', number: '42' }, declined)).toBe(false);
+    expect(isStoredAnswer({ decision: 'report', uv: 'pin', number: '' }, declined)).toBe(false);
+    expect(isStoredAnswer({ decision: 'approve', uv: 'none', number: '42' }, { ...approved, userVerification: 'none' })).toBe(false);
+    expect(isStoredAnswer({ decision: 'deny', uv: 'pin', number: '' }, { number: '42', amr: null, failureReason: 'NO_RESPONSE', userVerification: null })).toBe(false);
   });
 });

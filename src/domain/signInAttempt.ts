@@ -36,6 +36,8 @@ export const FAILURE_REASONS = [
   'SUPERSEDED_BY_FRAUD_REPORT',
   /** Approved on the phone but not redeemed by the browser in time. */
   'NOT_REDEEMED',
+  /** Ended, pending or approved and unredeemed, because phone sign-in locked after repeated failures. */
+  'LOCKED_OUT',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -149,6 +151,22 @@ export function decide(answer: { decision: Decision; uv: UserVerification; numbe
   return { kind: 'APPROVED', uv: answer.uv };
 }
 
+/**
+ * Whether a verified response is the answer an attempt already stored, as told by what the
+ * answer wrote: the same user verification and the same outcome (the caller checks it came from
+ * the device that answered, and was fresh when it did). Replays of it get the stored outcome
+ * whatever their age, as the contract promises; any other late response is judged as new.
+ */
+export function isStoredAnswer(
+  answer: { decision: Decision; uv: UserVerification; number: string },
+  stored: { number: string; amr: string[] | null; failureReason: string | null; userVerification: string | null },
+): boolean {
+  if (stored.userVerification !== answer.uv) return false;
+  const outcome = decide(answer, stored.number);
+  if (outcome.kind === 'APPROVED') return stored.amr !== null;
+  return outcome.kind === 'DENIED' && stored.failureReason === outcome.reason;
+}
+
 /** Denials that count towards the lockout (NIST SP 800-63B rev 4 throttling). */
 export const countsAsFailure = (reason: FailureReason) =>
   reason === 'NUMBER_MISMATCH' || reason === 'USER_DECLINED' || reason === 'FRAUD_REPORTED';
@@ -210,7 +228,8 @@ export const SIGN_IN_LOG_REASON_DESCRIPTIONS: Record<SignInLogReason, string> = 
   PUSH_NOT_ALLOWED: 'the tenant settings turn push notifications off',
   NO_CREDENTIAL: 'the user has no phone with phone sign-in enabled',
   NO_DEVICE: 'the user has no registered authenticator device to push to',
-  LOCKED_OUT: 'phone sign-in is locked after repeated failures (User.phoneSignInLockedUntil)',
+  LOCKED_OUT:
+    'phone sign-in is locked after repeated failures (User.phoneSignInLockedUntil): no push was sent, or a request still pending or approved and unredeemed was ended when the lock began',
   PUSH_MUTED: 'pushes are muted after a fraud report (User.pushMutedUntil)',
   RATE_LIMITED: "the tenant's push rate limit was reached",
   PENDING_REQUEST: 'an earlier request is still waiting on the phone, so no new push was sent',

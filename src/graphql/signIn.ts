@@ -18,7 +18,7 @@ const STATUS_DESCRIPTIONS: Record<(typeof ATTEMPT_STATUSES)[number], string> = {
   APPROVED: 'Approved on the phone: call completeSignIn now to get the session.',
   DENIED: 'Denied on the phone (see failureReason): offer a new sign-in or the password.',
   EXPIRED: 'Not answered, or not redeemed, in time: offer a new sign-in.',
-  CANCELLED: 'Cancelled by the browser, or because the user reported another sign-in as fraud.',
+  CANCELLED: 'Cancelled by the browser, because the user reported another sign-in as fraud, or because phone sign-in locked (failureReason says which).',
   COMPLETED: 'Redeemed by completeSignIn; nothing more will happen.',
 };
 
@@ -35,6 +35,7 @@ const FAILURE_DESCRIPTIONS: Record<(typeof FAILURE_REASONS)[number], string> = {
   CANCELLED_BY_USER: 'The browser cancelled the sign-in.',
   SUPERSEDED_BY_FRAUD_REPORT: 'Cancelled because the user reported another sign-in as fraud.',
   NOT_REDEEMED: 'Approved, but completeSignIn was not called in time.',
+  LOCKED_OUT: 'Phone sign-in for this user locked after repeated failures, which ends their open sign-ins: try again later, or use the password.',
 };
 
 export const SignInFailureReasonEnum = builder.enumType('SignInFailureReason', {

@@ -5,7 +5,7 @@ import { devices, signInAttempts, users } from '../db/schema.js';
 import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/signedMessages/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { TenantSettings } from '../domain/settings.js';
-import { type AttemptKind, countsAsFailure, decide, amrFor } from '../domain/signInAttempt.js';
+import { type AttemptKind, countsAsFailure, decide, amrFor, isStoredAnswer } from '../domain/signInAttempt.js';
 import { jwkThumbprint } from '../domain/signedMessages/p256.js';
 import { SignedMessageError, type SignedMessageErrorCode } from '../domain/signedMessages/refusal.js';
 import type { App } from './app.js';
@@ -16,7 +16,7 @@ import { replayThenFollow } from './live.js';
 import { liveCredentials } from './phoneSignInCredential.js';
 import { loadTenantSettings } from './policy.js';
 import { updateSignInLog } from './signInLogs.js';
-import { fraudReported, recordFailure } from './signInProtection.js';
+import { fraudReported, recordFailure, recordForgery, refuseIfForging } from './signInProtection.js';
 import { runUseCase } from './useCase.js';
 
 /** A challenge as an authenticator sees it: never the number itself, unless as one of several choices. */
@@ -198,17 +198,17 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
   if (!RESPONSE_KEYS[attempt.kind].includes(signer.type)) throw new DomainError('CREDENTIAL_NOT_USABLE', KEY_NOT_ACCEPTED[attempt.kind], 'response');
   const settings = await loadTenantSettings(app.db, attempt.tenantId);
 
+  refuseIfForging(app, auth.deviceId);
   let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
   try {
     claims = await verifyChallengeResponse(response, signer.key, attempt, now, app.importedKeys);
   } catch (error) {
     if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE') {
+      // Proves nothing about the user, so it is not their failure: audited and capped per device.
       trail.reasonCode = 'BAD_SIGNATURE';
-      if (attempt.status === 'PENDING') {
-        // A forged answer to a live challenge counts against the user, like a wrong number.
-        await runUseCase(app, (tx, outbox) => recordFailure(tx, attempt.userId, settings, now, outbox));
-      }
+      recordForgery(app, auth.deviceId);
     }
+    if (error instanceof SignedMessageError && error.code === 'STALE' && (await isLateReplay(app, auth, response, signer.key, attempt))) return attemptView(attempt);
     throw asDomainError(error);
   }
 
@@ -244,5 +244,20 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
   // Another answer won the race, or the challenge expired just now: report what is stored.
   if (attempt.expiresAt <= now) await expireAttempts(app, attempt.id);
   const [current] = await app.db.select().from(signInAttempts).where(eq(signInAttempts.id, attempt.id));
-  return attemptView(current!);
+  // Deleted meanwhile (with its user, say): unknown now, as for an unknown id.
+  return current ? attemptView(current) : null;
+}
+
+/**
+ * Whether a response too old to answer with is a replay of the answer that resolved the attempt
+ * (domain isStoredAnswer): from the device that answered, and fresh when it answered.
+ */
+async function isLateReplay(app: App, auth: DeviceAuth, response: string, key: Parameters<typeof verifyChallengeResponse>[1], attempt: Attempt): Promise<boolean> {
+  if (!attempt.resolvedAt || attempt.respondingDeviceId !== auth.deviceId) return false;
+  try {
+    return isStoredAnswer(await verifyChallengeResponse(response, key, attempt, attempt.resolvedAt, app.importedKeys), attempt);
+  } catch (error) {
+    if (error instanceof SignedMessageError) return false;
+    throw error;
+  }
 }

@@ -1,10 +1,11 @@
-import { and, count, eq, gt, max, ne } from 'drizzle-orm';
+import { type SQL, and, count, eq, gt, inArray, max, ne } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { signInAttempts, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { allowsPhoneSignIn, allowsPushMfa } from '../domain/policy.js';
 import type { TenantSettings } from '../domain/settings.js';
-import { type AttemptKind, type RefusalReason, refusalReason } from '../domain/signInAttempt.js';
+import { type AttemptKind, type FailureReason, type RefusalReason, refusalReason } from '../domain/signInAttempt.js';
+import { DomainError } from '../domain/errors.js';
 import { type FailureState, type Lock, afterFailure, afterSuccess, pushRateLimited, pushWindowStart } from '../domain/throttle.js';
 import type { App } from './app.js';
 import { type Attempt, auditOutcome, transitionAll } from './attempts.js';
@@ -75,10 +76,25 @@ export async function pushRefusal(
   });
 }
 
+/** The user's sign-ins still open to a session: waiting on the phone, or approved and not yet redeemed. */
+const openAttemptsOf = (userId: string) => and(eq(signInAttempts.userId, userId), inArray(signInAttempts.status, ['PENDING', 'APPROVED']));
+
+/** Cancels the attempts `which` names, each with its log row, audit record and browser told. */
+async function cancelAttempts(tx: Executor, which: SQL | undefined, reason: FailureReason, now: Date, outbox: Outbox): Promise<void> {
+  const cancelled = await transitionAll(tx, which, 'CANCELLED', { failureReason: reason, resolvedAt: now });
+  for (const attempt of cancelled) {
+    await updateSignInLog(tx, attempt.id, { status: 'FAILURE', reasonCode: reason, at: now }, outbox);
+    await auditOutcome(tx, attempt, { type: 'SYSTEM' });
+    outbox.attemptChanged(attempt.id, 'CANCELLED');
+  }
+}
+
 /**
  * Counts one failure against one of the user's locks (NIST SP 800-63B rev 4 throttling, the
  * tenant's failureLockoutThreshold for both) and, when it starts a lockout, raises a security
- * alert for the tenant's admins; `details.lock` says which.
+ * alert for the tenant's admins; `details.lock` says which. A phone sign-in lock also ends the
+ * user's open sign-ins (LOCKED_OUT): a lock that let a waiting approval through, or let an
+ * approved one be redeemed, would not lock.
  */
 export async function recordFailure(tx: Executor, userId: string, settings: TenantSettings, now: Date, outbox: Outbox, lock: Lock = 'PHONE_SIGN_IN'): Promise<void> {
   const [user] = await tx.select().from(users).where(eq(users.id, userId)).for('update');
@@ -89,6 +105,7 @@ export async function recordFailure(tx: Executor, userId: string, settings: Tena
     .set({ ...LOCK_COLUMNS[lock].write(next), updatedAt: now })
     .where(eq(users.id, userId));
   if (next.lockedNow) {
+    if (lock === 'PHONE_SIGN_IN') await cancelAttempts(tx, openAttemptsOf(userId), 'LOCKED_OUT', now, outbox);
     const alertId = await raiseAlert(tx, {
       tenantId: user.tenantId,
       kind: 'LOCKED_OUT',
@@ -101,7 +118,8 @@ export async function recordFailure(tx: Executor, userId: string, settings: Tena
 
 /**
  * "This wasn't me": the user's risk becomes HIGH, pushes are muted for fraudMuteMinutes, every
- * other pending attempt is cancelled, and the tenant's admins get a live alert.
+ * other open attempt is cancelled — pending ones, and approved ones not yet redeemed, which the
+ * report may well be about too — and the tenant's admins get a live alert.
  */
 export async function fraudReported(tx: Executor, reported: Attempt, settings: TenantSettings, now: Date, outbox: Outbox) {
   const [user] = await tx
@@ -109,17 +127,7 @@ export async function fraudReported(tx: Executor, reported: Attempt, settings: T
     .set({ riskLevel: 'HIGH', pushMutedUntil: addSeconds(now, settings.fraudMuteMinutes * 60), updatedAt: now })
     .where(eq(users.id, reported.userId))
     .returning({ userPrincipalName: users.userPrincipalName });
-  const others = await transitionAll(
-    tx,
-    and(eq(signInAttempts.userId, reported.userId), eq(signInAttempts.status, 'PENDING'), ne(signInAttempts.id, reported.id)),
-    'CANCELLED',
-    { failureReason: 'SUPERSEDED_BY_FRAUD_REPORT', resolvedAt: now },
-  );
-  for (const other of others) {
-    await updateSignInLog(tx, other.id, { status: 'FAILURE', reasonCode: other.failureReason, at: now }, outbox);
-    await auditOutcome(tx, other, { type: 'SYSTEM' });
-    outbox.attemptChanged(other.id, 'CANCELLED');
-  }
+  await cancelAttempts(tx, and(openAttemptsOf(reported.userId), ne(signInAttempts.id, reported.id)), 'SUPERSEDED_BY_FRAUD_REPORT', now, outbox);
   const alertId = await raiseAlert(tx, {
     tenantId: reported.tenantId,
     kind: 'FRAUD_REPORTED',
@@ -134,6 +142,47 @@ export async function fraudReported(tx: Executor, reported: Attempt, settings: T
     },
   });
   outbox.alert(reported.tenantId, alertId);
+}
+
+/** Forged answers (signatures that do not verify) one device may send per window before its answers are refused unchecked. */
+export const FORGED_ANSWERS_PER_DEVICE = 5;
+/** The window of that cap: long enough to make guessing pointless, short enough to forget a glitch. */
+export const FORGED_ANSWER_WINDOW_S = 600;
+/** Devices remembered per server; beyond it the oldest is forgotten, so the memory stays bounded. */
+const MAX_TRACKED_DEVICES = 10_000;
+/** When each device's recent forged answers arrived, per server. */
+const forgedAnswers = new WeakMap<App, Map<string, number[]>>();
+
+/**
+ * Refuses, before any signature work, the answers of a device that sent too many forged ones
+ * lately. A signature that does not verify proves nothing about the user (whoever knows a
+ * challenge id can send one), so it never counts towards their lockout; it is audited, and
+ * capped here per device and per server (rate-limiter-flexible limits requests in general).
+ */
+export function refuseIfForging(app: App, deviceId: string): void {
+  const recent = liveForgeries(app, deviceId);
+  if (recent.length < FORGED_ANSWERS_PER_DEVICE) return;
+  const retryInS = Math.ceil((recent[0]! + FORGED_ANSWER_WINDOW_S * 1000 - app.clock.now().getTime()) / 1000);
+  throw new DomainError(
+    'TOO_MANY_INVALID_SIGNATURES',
+    `This device sent ${recent.length} responses whose signatures did not verify in the last ${FORGED_ANSWER_WINDOW_S / 60} minutes, so its answers are refused for ${retryInS} s. Enable phone sign-in in the app again if its key changed.`,
+    'response',
+  );
+}
+
+/** Remembers one forged answer from this device (see refuseIfForging). */
+export function recordForgery(app: App, deviceId: string): void {
+  let devices = forgedAnswers.get(app);
+  if (!devices) forgedAnswers.set(app, (devices = new Map()));
+  const recent = liveForgeries(app, deviceId);
+  devices.delete(deviceId);
+  devices.set(deviceId, [...recent, app.clock.now().getTime()]);
+  if (devices.size > MAX_TRACKED_DEVICES) devices.delete(devices.keys().next().value!);
+}
+
+function liveForgeries(app: App, deviceId: string): number[] {
+  const since = app.clock.now().getTime() - FORGED_ANSWER_WINDOW_S * 1000;
+  return (forgedAnswers.get(app)?.get(deviceId) ?? []).filter((at) => at > since);
 }
 
 /** What resetSignInProtection changes, as its audit record shows it. */
