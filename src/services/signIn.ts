@@ -163,13 +163,14 @@ export async function cancelSignIn(app: App, input: { attemptId: string; attempt
   const result = await runUseCase(app, async (tx, outbox) => {
     const cancelled = await transition(tx, attempt.id, 'CANCELLED', { failureReason: 'CANCELLED_BY_USER', resolvedAt: now });
     if (!cancelled) {
+      // Final already, or deleted meanwhile (with its user): then unknown, as for a wrong secret.
       const [current] = await tx.select().from(signInAttempts).where(eq(signInAttempts.id, attempt.id));
-      return current!;
+      return current ?? null;
     }
     await updateSignInLog(tx, cancelled.id, { status: 'FAILURE', reasonCode: 'CANCELLED_BY_USER', at: now }, outbox);
     await auditOutcome(tx, cancelled, { type: 'ANONYMOUS' });
     outbox.attemptChanged(cancelled.id, 'CANCELLED');
     return cancelled;
   });
-  return attemptView(result);
+  return result && attemptView(result);
 }
