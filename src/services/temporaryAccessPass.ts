@@ -1,11 +1,13 @@
 import { and, eq, gt, isNull, or } from 'drizzle-orm';
-import { temporaryAccessPasses, users } from '../db/schema.js';
+import { tenantDomains, temporaryAccessPasses, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
+import { domainOf } from '../domain/names.js';
 import { sha256 } from '../domain/secrets.js';
 import type { SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { audit, auditByUser } from './audit.js';
+import { PASSWORD_REQUIRED_FLOOR_MS } from './signIn.js';
 import { writeSignInLog } from './signInLogs.js';
 import { randomSecret } from './system.js';
 import type { AdminCaller } from './tenants.js';
@@ -68,18 +70,40 @@ export async function createTemporaryAccessPass(app: App, caller: AdminCaller, i
 const INVALID_PASS = 'The Temporary Access Pass is not valid: it may be wrong, expired or already used. Ask your admin for a new one.';
 
 /**
+ * Refusals of a pass are answered no sooner than this after the request started, whatever the
+ * reason: an unknown name costs a query or two, a known one a transaction and a log row, and the
+ * difference would tell which names exist. The same floor as beginSignIn's PasswordRequired, for
+ * the same reasons (see PASSWORD_REQUIRED_FLOOR_MS).
+ */
+export const TAP_REFUSAL_FLOOR_MS = PASSWORD_REQUIRED_FLOOR_MS;
+
+/**
  * Signs in with a Temporary Access Pass. Single-use passes are consumed by compare-and-set before
  * the token is issued, so two concurrent redemptions yield one session. Unknown users, wrong,
- * expired and used passes, and disabled users are all answered alike.
+ * expired and used passes, and disabled users are all answered alike, in content and in time
+ * (TAP_REFUSAL_FLOOR_MS); the sign-in log keeps the real reason.
  */
 export async function signInWithTemporaryAccessPass(
   app: App,
   input: { userPrincipalName: string; pass: string },
   context: { ipAddress: string | null },
 ) {
+  const startedAt = performance.now();
+  try {
+    return await redeemPass(app, input, context);
+  } catch (error) {
+    if (error instanceof DomainError) await app.sleep(Math.max(0, TAP_REFUSAL_FLOOR_MS - (performance.now() - startedAt)));
+    throw error;
+  }
+}
+
+async function redeemPass(app: App, input: { userPrincipalName: string; pass: string }, context: { ipAddress: string | null }) {
   const [user] = await app.db.select().from(users).where(eq(users.userPrincipalName, input.userPrincipalName));
   const now = app.clock.now();
-  if (!user) throw new DomainError('TEMPORARY_ACCESS_PASS_INVALID', INVALID_PASS);
+  if (!user) {
+    await logUnknownUser(app, input.userPrincipalName, context, now);
+    throw new DomainError('TEMPORARY_ACCESS_PASS_INVALID', INVALID_PASS);
+  }
   const logged = { tenantId: user.tenantId, userId: user.id, userPrincipalName: user.userPrincipalName, method: TAP_METHOD, ipAddress: context.ipAddress, at: now };
   const logFailure = async (reasonCode: string) => {
     await runUseCase(app, async (tx, outbox) => {
@@ -122,4 +146,15 @@ export async function signInWithTemporaryAccessPass(
     throw new DomainError('TEMPORARY_ACCESS_PASS_INVALID', INVALID_PASS);
   }
   return token;
+}
+
+/** A pass tried for a name no user has: logged, as the password path does, in the tenant that owns its domain (if any). */
+async function logUnknownUser(app: App, userPrincipalName: string, context: { ipAddress: string | null }, now: Date) {
+  const [domain] = await app.db.select({ tenantId: tenantDomains.tenantId }).from(tenantDomains).where(eq(tenantDomains.domain, domainOf(userPrincipalName)));
+  if (!domain) return;
+  await writeSignInLog(
+    app.db,
+    { tenantId: domain.tenantId, userId: null, userPrincipalName, method: TAP_METHOD, status: 'FAILURE', reasonCode: 'USER_NOT_FOUND', ipAddress: context.ipAddress, at: now },
+    app.metrics,
+  );
 }
