@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { auditLogs, signInAttempts } from '../src/db/schema.js';
 import { AuthenticatorKeys } from '../src/sdk/authenticator.js';
 import { FORGED_ANSWERS_PER_DEVICE, FORGED_ANSWER_WINDOW_S } from '../src/services/signInProtection.js';
-import type { TestServer } from './harness.js';
+import { deviceAuthorization } from './authenticatorClient.js';
+import { type TestServer, signIn } from './harness.js';
 import {
   attemptQuery,
   begin,
@@ -177,5 +178,36 @@ describe('replays', () => {
     const later = await signResponse(t, phone, challenge, { number: attempt.number });
     t.clock.advance(61);
     expect(answerCode(await sendResponse(t, phone, later))).toBe('CHALLENGE_RESPONSE_STALE');
+  });
+});
+
+describe('requests kept from the phone', () => {
+  const SUPPRESSED = 'at kind reason appName ipAddress location';
+
+  // Attack: push bombing past the rate limit, unseen by the user, whose phone simply stays quiet.
+  it('tells the user and their authenticator of requests the rate limit held back, and the browser nothing new', async () => {
+    const { tenant, user, phone } = await phoneUser(t);
+    const { user: other } = await phoneUser(t, tenant);
+    await setSettings(t, tenant.tenantId, { pushRateLimit: { maxPushes: 1, windowMinutes: 10 } });
+    await started(t, user.userPrincipalName, 'Contoso Mail');
+    await respond(t, phone, await onlyChallenge(t, phone), { decision: 'deny', number: '' });
+    // The browser is told what it is told for a name with no account.
+    expect(await begin(t, user.userPrincipalName, 'Fabrikam Portal')).toEqual({ __typename: 'PasswordRequired', reason: 'PASSWORD_REQUIRED' });
+    expect(await begin(t, `nobody.${Date.now()}@${tenant.domain}`)).toEqual({ __typename: 'PasswordRequired', reason: 'PASSWORD_REQUIRED' });
+
+    const held = { kind: 'PHONE_SIGN_IN', reason: 'RATE_LIMITED', appName: 'Fabrikam Portal', at: t.clock.now().toISOString() };
+    const viewer = await t.gql(`{ viewer { suppressedSignInRequests { ${SUPPRESSED} } } }`, {}, user.token);
+    expect(viewer.data.viewer.suppressedSignInRequests).toMatchObject([held]);
+    const onPhone = await t.gql(`{ suppressedPhoneSignInRequests { ${SUPPRESSED} } }`, {}, await deviceAuthorization(t, phone));
+    expect(onPhone.data.suppressedPhoneSignInRequests).toMatchObject([held]);
+
+    // Nobody else's view shows them: another user of the tenant reads an empty list of their own.
+    expect((await t.gql(`{ viewer { suppressedSignInRequests { at } } }`, {}, other.token)).data.viewer.suppressedSignInRequests).toEqual([]);
+    expect((await t.gql(`{ suppressedPhoneSignInRequests { at } }`, {}, user.token)).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+
+    // A day later they have aged out (the old access token too).
+    t.clock.advance(24 * 3600 + 1);
+    const token = await signIn(t, user.userPrincipalName, user.password);
+    expect((await t.gql(`{ viewer { suppressedSignInRequests { at } } }`, {}, token)).data.viewer.suppressedSignInRequests).toEqual([]);
   });
 });

@@ -12,5 +12,6 @@ import './registration.js';
 import './signIn.js';
 import './challenges.js';
 import './alerts.js';
+import './suppressedPushes.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

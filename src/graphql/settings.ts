@@ -88,7 +88,7 @@ const TenantSettingsRef = builder.objectRef<TenantSettings>('TenantSettings').im
       description: 'Oldest Authenticator app version allowed to activate ("major.minor…"). Default null: any version.',
     }),
     failureLockoutThreshold: t.exposeInt('failureLockoutThreshold', {
-      description: `Failures in a row before the user is locked out for a while, counted apart for phone sign-in (wrong number, Deny, fraud report, forged signature) and for passwords; the lock starts at 60 s and doubles up to 1 h. ${range(S.failureLockoutThreshold.unwrap(), D.failureLockoutThreshold)}`,
+      description: `Failures in a row before the user is locked out for a while, counted apart for phone sign-in (wrong number, Deny, fraud report; not forged signatures, which prove nothing about the user) and for passwords; the lock starts at 60 s and doubles up to 1 h. ${range(S.failureLockoutThreshold.unwrap(), D.failureLockoutThreshold)}`,
     }),
     pushRateLimit: t.field({ type: PushRateLimitRef, description: 'Limit on sign-in requests per user.', resolve: (s) => s.pushRateLimit }),
     fraudMuteMinutes: t.exposeInt('fraudMuteMinutes', {

@@ -56,7 +56,7 @@ builder.objectFields(UserRef, (t) => ({
   phoneSignInLockedUntil: t.field({
     type: 'DateTime',
     nullable: true,
-    description: `Until when phone sign-in and push approvals are locked after repeated failures (wrong number, Deny, fraud report, forged signature; the tenant's failureLockoutThreshold, then 60 s doubling to 1 h): the password still works where the policy does not require push MFA. Null when not locked. Readable by the user and by admins of their tenant. ${REMEDY}`,
+    description: `Until when phone sign-in and push approvals are locked after repeated failures (wrong number, Deny, fraud report; a signature that does not verify proves nothing about the user and does not count; the tenant's failureLockoutThreshold, then 60 s doubling to 1 h): the password still works where the policy does not require push MFA. Null when not locked. Readable by the user and by admins of their tenant. ${REMEDY}`,
     authScopes: selfOrTenantAdmin,
     resolve: (user, _args, { app }) => inForce(user.lockedUntil, app.clock.now()),
   }),
