@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -7,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import type { Leadership } from './db/leadership.js';
 import type { Clock } from './domain/clock.js';
 import { serveGraphQLWs } from './http/graphqlWs.js';
+import { HttpDrain } from './http/draining.js';
 import { type RequestHandler, httpRoutes, starting } from './http/routes.js';
 import { createGraphQLYoga } from './http/yoga.js';
 import { createLogger } from './logger.js';
@@ -41,8 +43,15 @@ export interface RunningServer {
   issuer: string;
   app: App;
   runMaintenance(): Promise<void>;
+  /**
+   * Drains and stops: no new connections, /ready 503, in-flight requests finish (within
+   * SHUTDOWN_GRACE_MS), every WebSocket is closed with 1012, then the database and Redis.
+   */
   stop(): Promise<void>;
 }
+
+/** The time WebSocket clients get to answer the 1012 close before their sockets are cut. */
+const WS_CLOSE_WAIT_MS = 2000;
 
 const MAINTENANCE_INTERVAL_MS = 1000;
 
@@ -56,7 +65,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let bus: EventBus | undefined;
   let handler: RequestHandler = starting;
 
-  const httpServer = createServer((req, res) => handler(req, res));
+  const drain = new HttpDrain();
+  // Names the worker that answered, when several share the port (WORKERS), so each can be told apart.
+  const worker = cluster.isWorker ? String(cluster.worker!.id) : undefined;
+  const httpServer = createServer(
+    drain.wrap((req, res) => {
+      if (worker) res.setHeader('x-worker', worker);
+      handler(req, res);
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, resolve);
@@ -112,11 +129,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       app,
       runMaintenance: () => runMaintenance(app),
       stop: async () => {
+        const deadline = performance.now() + config.shutdownGraceMs;
+        drain.start();
+        const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        httpServer.closeIdleConnections();
         if (timer) clearInterval(timer);
         await leadership?.release();
-        await graphqlWs.close();
+        if (!(await drain.waitForRequests(Math.max(0, deadline - performance.now())))) logger.warn('shutdown grace period over: cutting requests still in flight');
+        await graphqlWs.close(Math.min(WS_CLOSE_WAIT_MS, Math.max(0, deadline - performance.now())));
         httpServer.closeAllConnections();
-        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+        await closed;
         await bus?.close();
         await db.close();
       },
