@@ -44,14 +44,11 @@ export interface RunningServer {
   app: App;
   runMaintenance(): Promise<void>;
   /**
-   * Drains and stops: no new connections, /ready 503, in-flight requests finish (within
-   * SHUTDOWN_GRACE_MS), every WebSocket is closed with 1012, then the database and Redis.
+   * Drains and stops: no new connections, /ready 503, every WebSocket closed with 1012 while
+   * in-flight requests finish (both within SHUTDOWN_GRACE_MS), then the database and Redis.
    */
   stop(): Promise<void>;
 }
-
-/** The time WebSocket clients get to answer the 1012 close before their sockets are cut. */
-const WS_CLOSE_WAIT_MS = 2000;
 
 const MAINTENANCE_INTERVAL_MS = 1000;
 
@@ -64,6 +61,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let database: DatabaseHandle | undefined;
   let bus: EventBus | undefined;
   let handler: RequestHandler = starting;
+  // A second stop (a signal while the first drains) waits for the first.
+  let stopped: Promise<void> | undefined;
 
   const drain = new HttpDrain();
   // Names the worker that answered, when several share the port (WORKERS), so each can be told apart.
@@ -121,6 +120,24 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const timer = leadership && setInterval(maintain, intervalMs!, leadership);
     timer?.unref();
 
+    const drainAndStop = async () => {
+      const deadline = performance.now() + config.shutdownGraceMs;
+      const left = () => Math.max(0, deadline - performance.now());
+      drain.start();
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      if (timer) clearInterval(timer);
+      await leadership?.release();
+      // Sockets are closed at once, beside the requests: a phone reconnects to another node now
+      // rather than after the slowest request here.
+      const requests = drain.waitForRequests(left()).then((done) => done || logger.warn('shutdown grace period over: cutting requests still in flight'));
+      await Promise.all([requests, graphqlWs.close(left())]);
+      httpServer.closeAllConnections();
+      await closed;
+      await bus?.close();
+      await db.close();
+    };
+
     logger.info({ url: issuer, database: database.kind, redis: Boolean(config.redisUrl) }, 'phone sign-in service listening');
 
     return {
@@ -128,20 +145,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       issuer,
       app,
       runMaintenance: () => runMaintenance(app),
-      stop: async () => {
-        const deadline = performance.now() + config.shutdownGraceMs;
-        drain.start();
-        const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        httpServer.closeIdleConnections();
-        if (timer) clearInterval(timer);
-        await leadership?.release();
-        if (!(await drain.waitForRequests(Math.max(0, deadline - performance.now())))) logger.warn('shutdown grace period over: cutting requests still in flight');
-        await graphqlWs.close(Math.min(WS_CLOSE_WAIT_MS, Math.max(0, deadline - performance.now())));
-        httpServer.closeAllConnections();
-        await closed;
-        await bus?.close();
-        await db.close();
-      },
+      stop: () => (stopped ??= drainAndStop()),
     };
   } catch (error) {
     httpServer.close();

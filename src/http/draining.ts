@@ -3,8 +3,9 @@ import type { RequestHandler } from './routes.js';
 
 /**
  * The HTTP side of a stopping node. Once draining, /ready answers 503 (so a proxy or orchestrator
- * stops sending), every answer closes its connection (so keep-alive clients reconnect elsewhere),
- * and the node can wait for the requests still being answered.
+ * stops sending) and the node can wait for the requests still being answered. Node's server, once
+ * closed, ends each keep-alive connection after its last answer, so clients reconnect elsewhere;
+ * a `connection: close` here would drop requests already pipelined behind the answer.
  */
 export class HttpDrain {
   private draining = false;
@@ -14,10 +15,7 @@ export class HttpDrain {
   /** Counts the requests `handler` answers; event streams (SSE subscriptions) never end by themselves, so they are not waited for. */
   wrap(handler: RequestHandler): RequestHandler {
     return (req, res) => {
-      if (this.draining) {
-        res.setHeader('connection', 'close');
-        if (req.method === 'GET' && pathOf(req) === '/ready') return notReady(res);
-      }
+      if (this.draining && req.method === 'GET' && pathOf(req) === '/ready') return notReady(res);
       if (!isEventStream(req)) {
         this.inFlight += 1;
         res.once('close', () => {
