@@ -45,7 +45,7 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
       }
       youngDeaths = performance.now() - born < HEALTHY_LIFETIME_MS ? youngDeaths + 1 : 0;
       const delayMs = youngDeaths === 0 ? 0 : Math.min(RESTART_BACKOFF_MAX_MS, RESTART_BACKOFF_MIN_MS * 2 ** (youngDeaths - 1));
-      logger.error({ pid: worker.process.pid, code, signal, restartInMs: delayMs }, 'worker died; starting another');
+      logger.error({ workerPid: worker.process.pid, code, signal, restartInMs: delayMs }, 'worker died; starting another');
       const restart = setTimeout(() => {
         restarts.delete(restart);
         fork();
