@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -15,7 +16,34 @@ describe('loadConfig', () => {
       wsMaxConnectionsPerIp: 50,
       wsMaxConnectionsPerDevice: 5,
       wsMaxSubscriptionsPerSocket: 20,
+      workers: 1,
+      shutdownGraceMs: 10_000,
     });
+  });
+
+  it('runs several workers only where live events and the database reach every process', () => {
+    const shared = { DATABASE_URL: 'postgres://db/x', REDIS_URL: 'redis://cache' };
+    expect(loadConfig({ ...shared, WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({ ...shared, WORKERS: 'auto' }).workers).toBe(Math.min(availableParallelism(), 64));
+    const problem = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return (error as ConfigError).problems.join('\n');
+      }
+      return 'no problem';
+    };
+    expect(problem({ WORKERS: '2' })).toMatch(/WORKERS=2 needs DATABASE_URL: the embedded database lives in one process/);
+    expect(problem({ WORKERS: '2', DATABASE_URL: shared.DATABASE_URL })).toMatch(/WORKERS=2 needs REDIS_URL/);
+    expect(problem({ ...shared, WORKERS: 'many' })).toMatch(/WORKERS must be "auto" .* got "many"/);
+    expect(problem({ ...shared, WORKERS: '0' })).toMatch(/WORKERS must be/);
+    // One worker is one process: the embedded database is fine.
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+  });
+
+  it('bounds the shutdown grace period', () => {
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: '2500' }).shutdownGraceMs).toBe(2500);
+    expect(() => loadConfig({ SHUTDOWN_GRACE_MS: '-1' })).toThrow(/SHUTDOWN_GRACE_MS/);
   });
 
   it('reads the WebSocket caps within their bounds', () => {

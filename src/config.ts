@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -30,6 +31,10 @@ export interface Config {
   wsMaxSubscriptionsPerSocket: number;
   /** Bearer token that /metrics asks for; /metrics is open when unset. */
   metricsToken: string | undefined;
+  /** Worker processes sharing the port (node:cluster); 1 runs the server in this process. */
+  workers: number;
+  /** How long a stopping node lets in-flight requests finish before it closes what is left. */
+  shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -40,6 +45,25 @@ export class ConfigError extends Error {
 }
 
 const OPERATOR_TOKEN_MIN_LENGTH = 32; // 32 characters of a random token carry well over 128 bits
+const MAX_WORKERS = 64;
+
+/**
+ * Whether live events reach other processes (other nodes, other workers): the one place to change
+ * when another cross-process transport (e.g. Postgres LISTEN/NOTIFY) is added beside Redis.
+ */
+export function liveEventsCrossProcesses(config: Pick<Config, 'redisUrl' | 'databaseUrl'>): boolean {
+  return Boolean(config.redisUrl);
+}
+
+/** WORKERS: a number, or `auto` for one worker per CPU. */
+function workerCount(raw: string | undefined, problems: string[]): number {
+  if (raw === undefined) return 1;
+  if (raw === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+  const value = Number(raw);
+  if (/^\d+$/.test(raw) && value >= 1 && value <= MAX_WORKERS) return value;
+  problems.push(`WORKERS must be "auto" (one per CPU) or a whole number from 1 to ${MAX_WORKERS}, got "${raw}".`);
+  return 1;
+}
 
 /** Reads the configuration from an environment, reporting every problem at once. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -96,6 +120,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const wsMaxConnectionsPerDevice = integer('WS_MAX_CONNECTIONS_PER_DEVICE', 5, 1, 100_000);
   // Our clients follow a handful of things at once (an attempt, the challenges, alerts).
   const wsMaxSubscriptionsPerSocket = integer('WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 1000);
+  const workers = workerCount(text('WORKERS'), problems);
+  if (workers > 1 && !databaseUrl) {
+    problems.push(`WORKERS=${workers} needs DATABASE_URL: the embedded database lives in one process. Set DATABASE_URL and REDIS_URL, or WORKERS=1.`);
+  } else if (workers > 1 && !liveEventsCrossProcesses({ redisUrl, databaseUrl })) {
+    problems.push(`WORKERS=${workers} needs REDIS_URL: live events (pushes to phones) must reach every worker. Set REDIS_URL, or WORKERS=1.`);
+  }
+  // Long enough for a slow sign-in request; short of the 30 s after which Docker and Kubernetes kill.
+  const shutdownGraceMs = integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -114,5 +146,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     wsMaxConnectionsPerDevice,
     wsMaxSubscriptionsPerSocket,
     metricsToken: text('METRICS_TOKEN'),
+    workers,
+    shutdownGraceMs,
   };
 }

@@ -1,8 +1,13 @@
-import { ConfigError, loadConfig } from './config.js';
+import cluster from 'node:cluster';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { runPrimary } from './cluster.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
-let config;
+/** The time a stop may take beyond SHUTDOWN_GRACE_MS (closing the database and Redis) before the process gives up. */
+const STOP_MARGIN_MS = 3000;
+
+let config: Config;
 try {
   config = loadConfig(process.env);
 } catch (error) {
@@ -13,11 +18,9 @@ try {
   throw error;
 }
 const logger = createLogger(config.logLevel);
-let server;
-try {
-  server = await startServer(config, { logger });
-} catch (error) {
-  // Start-up failures are the operator's to fix: say what failed, without a stack trace.
+
+/** Start-up failures are the operator's to fix: say what failed, without a stack trace. */
+function startFailed(error: unknown): never {
   if (error instanceof ConfigError) {
     console.error(error.message);
     process.exit(1);
@@ -29,16 +32,35 @@ try {
   console.error(`Could not start: ${reason}\nCheck PORT (${config.port}) and ${where}.`);
   process.exit(1);
 }
-console.log(`Phone sign-in service: ${server.issuer}/graphql (GraphiQL in a browser)`);
-if (!config.operatorToken) console.log('Operator API disabled: set OPERATOR_TOKEN to create tenants.');
 
-let stopping = false;
-const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  await server.stop();
-  process.exit(0);
-};
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));
+/** One node: serves until SIGTERM or SIGINT, then drains and exits 0. */
+async function serve() {
+  const server = await startServer(config, { logger }).catch(startFailed);
+  if (!cluster.isWorker || cluster.worker?.id === 1) {
+    console.log(`Phone sign-in service: ${server.issuer}/graphql (GraphiQL in a browser)`);
+    if (!config.operatorToken) console.log('Operator API disabled: set OPERATOR_TOKEN to create tenants.');
+  }
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    // A second signal (the primary forwards the one a terminal sent the whole group) changes nothing.
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown took too long: exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + STOP_MARGIN_MS).unref();
+    try {
+      await server.stop();
+    } catch (error) {
+      logger.error({ err: error }, 'stopping failed');
+      process.exit(1);
+    }
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+if (config.workers > 1 && cluster.isPrimary) await runPrimary(config, logger).catch(startFailed);
+else await serve();

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -7,6 +8,7 @@ import { type DatabaseHandle, openDatabase } from './db/client.js';
 import type { Leadership } from './db/leadership.js';
 import type { Clock } from './domain/clock.js';
 import { serveGraphQLWs } from './http/graphqlWs.js';
+import { HttpDrain } from './http/draining.js';
 import { type RequestHandler, httpRoutes, starting } from './http/routes.js';
 import { createGraphQLYoga } from './http/yoga.js';
 import { createLogger } from './logger.js';
@@ -41,6 +43,10 @@ export interface RunningServer {
   issuer: string;
   app: App;
   runMaintenance(): Promise<void>;
+  /**
+   * Drains and stops: no new connections, /ready 503, every WebSocket closed with 1012 while
+   * in-flight requests finish (both within SHUTDOWN_GRACE_MS), then the database and Redis.
+   */
   stop(): Promise<void>;
 }
 
@@ -55,8 +61,18 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   let database: DatabaseHandle | undefined;
   let bus: EventBus | undefined;
   let handler: RequestHandler = starting;
+  // A second stop (a signal while the first drains) waits for the first.
+  let stopped: Promise<void> | undefined;
 
-  const httpServer = createServer((req, res) => handler(req, res));
+  const drain = new HttpDrain();
+  // Names the worker that answered, when several share the port (WORKERS), so each can be told apart.
+  const worker = cluster.isWorker ? String(cluster.worker!.id) : undefined;
+  const httpServer = createServer(
+    drain.wrap((req, res) => {
+      if (worker) res.setHeader('x-worker', worker);
+      handler(req, res);
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, resolve);
@@ -104,6 +120,24 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const timer = leadership && setInterval(maintain, intervalMs!, leadership);
     timer?.unref();
 
+    const drainAndStop = async () => {
+      const deadline = performance.now() + config.shutdownGraceMs;
+      const left = () => Math.max(0, deadline - performance.now());
+      drain.start();
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      if (timer) clearInterval(timer);
+      await leadership?.release();
+      // Sockets are closed at once, beside the requests: a phone reconnects to another node now
+      // rather than after the slowest request here.
+      const requests = drain.waitForRequests(left()).then((done) => done || logger.warn('shutdown grace period over: cutting requests still in flight'));
+      await Promise.all([requests, graphqlWs.close(left())]);
+      httpServer.closeAllConnections();
+      await closed;
+      await bus?.close();
+      await db.close();
+    };
+
     logger.info({ url: issuer, database: database.kind, redis: Boolean(config.redisUrl) }, 'phone sign-in service listening');
 
     return {
@@ -111,15 +145,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       issuer,
       app,
       runMaintenance: () => runMaintenance(app),
-      stop: async () => {
-        if (timer) clearInterval(timer);
-        await leadership?.release();
-        await graphqlWs.close();
-        httpServer.closeAllConnections();
-        await new Promise<void>((resolve) => httpServer.close(() => resolve()));
-        await bus?.close();
-        await db.close();
-      },
+      stop: () => (stopped ??= drainAndStop()),
     };
   } catch (error) {
     httpServer.close();

@@ -123,7 +123,7 @@ class DeviceSockets {
  * Limits per node: message size, messages per second and operations per socket, sockets per
  * client IP (refused at the upgrade) and per device (refused at connection_init).
  */
-export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App): { close(): Promise<void> } {
+export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App): { close(waitMs?: number): Promise<void> } {
   const { trustedProxies, wsMaxConnectionsPerIp, wsMaxConnectionsPerDevice, wsMaxSubscriptionsPerSocket } = app.config;
   const deviceSockets = new DeviceSockets();
   const ipSockets = new ConnectionCounts();
@@ -215,10 +215,26 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
   })();
 
   return {
-    close: async () => {
+    close: async (waitMs = 0) => {
       await revocations.return?.();
-      for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
-      await new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      // Refuses new upgrades at once; the callback waits for the open sockets, which drain closes.
+      const closed = new Promise<void>((resolve) => wsServer.close(() => resolve()));
+      await drain(wsServer, waitMs);
+      await closed;
     },
   };
+}
+
+/** RFC 6455 "Service Restart": graphql-ws clients reconnect, and behind a proxy reach another node. */
+const SERVICE_RESTART = { code: 1012, reason: 'Service Restart' } as const;
+
+/** Asks every socket to close with 1012; those that have not closed after `waitMs` are cut. */
+async function drain(wsServer: WebSocketServer, waitMs: number) {
+  const sockets = [...wsServer.clients];
+  const closed = sockets.map((socket) => new Promise<void>((resolve) => (socket.readyState === socket.CLOSED ? resolve() : socket.once('close', () => resolve()))));
+  for (const socket of sockets) socket.close(SERVICE_RESTART.code, SERVICE_RESTART.reason);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+  clearTimeout(timer);
+  for (const socket of sockets) socket.terminate();
 }
