@@ -30,6 +30,8 @@ export interface Config {
   wsMaxSubscriptionsPerSocket: number;
   /** Bearer token that /metrics asks for; /metrics is open when unset. */
   metricsToken: string | undefined;
+  /** How long Postgres may take to connect and to answer one statement before callers are told SERVICE_UNAVAILABLE. */
+  databaseTimeouts: { connectTimeoutMs: number; statementTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -97,6 +99,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // Our clients follow a handful of things at once (an attempt, the challenges, alerts).
   const wsMaxSubscriptionsPerSocket = integer('WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 1000);
 
+  // A person waiting on a sign-in page is told within seconds; no statement of ours runs for long.
+  const databaseTimeouts = {
+    connectTimeoutMs: integer('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    statementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -114,5 +122,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     wsMaxConnectionsPerDevice,
     wsMaxSubscriptionsPerSocket,
     metricsToken: text('METRICS_TOKEN'),
+    databaseTimeouts,
   };
 }
