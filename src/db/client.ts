@@ -44,6 +44,19 @@ const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectTimeoutMs: 5000, statementTi
 const MAX_RECONNECT_DELAY_S = 0.5;
 const reconnectDelay = (attempts: number) => Math.min(0.05 * 2 ** attempts, MAX_RECONNECT_DELAY_S);
 
+/** Options of every postgres.js client of the service, for a link that may drop at any time. */
+export function linkOptions(timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS) {
+  return {
+    onnotice: () => {},
+    connect_timeout: timeouts.connectTimeoutMs / 1000,
+    backoff: reconnectDelay,
+    // On every new connection postgres.js would first read the array types, in a promise nobody
+    // awaits: a link dropped during that read ended the process (unhandled ECONNRESET). Our
+    // columns hold no arrays, and drizzle expands `in (...)` lists.
+    fetch_types: false,
+  };
+}
+
 /**
  * Opens Postgres through postgres.js when a URL is given; otherwise the embedded PGlite database,
  * kept on disk under dataDir (or in memory for `memory://`).
@@ -52,10 +65,8 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   if (options.databaseUrl) {
     const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
     const client = postgres(options.databaseUrl, {
+      ...linkOptions(timeouts),
       max: POOL_SIZE,
-      onnotice: () => {},
-      connect_timeout: timeouts.connectTimeoutMs / 1000,
-      backoff: reconnectDelay,
       connection: { statement_timeout: timeouts.statementTimeoutMs },
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
@@ -66,7 +77,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       // its own holding a session-level advisory lock, so the first does the work and the others
       // wait, then find it done.
       migrate: async () => {
-        const connection = postgres(options.databaseUrl!, { max: 1, onnotice: () => {} });
+        const connection = postgres(options.databaseUrl!, { ...linkOptions(timeouts), max: 1 });
         try {
           await connection`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
           await migratePostgres(drizzlePostgres(connection), { migrationsFolder: MIGRATIONS_FOLDER });

@@ -5,8 +5,11 @@ export interface TcpProxy {
   port: number;
   /** `url` with its host and port replaced by the proxy's. */
   via(url: string): string;
-  /** Destroys every open connection and refuses (resets) new ones until restore(). */
-  cut(): void;
+  /**
+   * Ends every open connection, with a reset (`reset`, as when a host vanishes) or a close
+   * (`close`, as when a firewall or the server ends it), and refuses (resets) new ones until restore().
+   */
+  cut(how?: 'reset' | 'close'): void;
   restore(): void;
   /** Delays each chunk by this many milliseconds, in both directions (0: none). */
   setLatency(ms: number): void;
@@ -48,11 +51,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const upstream = connect(target.port, target.host);
     for (const socket of [client, upstream]) {
       open.add(socket);
-      // A reset on one side is passed on as a reset on the other, like a dropped link.
+      // Either side closing closes the other: the link is gone.
       socket.on('error', () => {});
       socket.on('close', () => {
         open.delete(socket);
-        for (const other of [client, upstream]) if (!other.destroyed) other.resetAndDestroy();
+        for (const other of [client, upstream]) if (!other.destroyed) other.destroy();
       });
     }
     pipe(client, upstream);
@@ -72,9 +75,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       parsed.port = String(port);
       return parsed.toString();
     },
-    cut() {
+    cut(how = 'reset') {
       isCut = true;
-      for (const socket of open) socket.resetAndDestroy();
+      for (const socket of open) (how === 'reset' ? socket.resetAndDestroy() : socket.destroy());
     },
     restore() {
       isCut = false;
