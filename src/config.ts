@@ -35,6 +35,8 @@ export interface Config {
   workers: number;
   /** How long a stopping node lets in-flight requests finish before it closes what is left. */
   shutdownGraceMs: number;
+  /** How long Postgres may take to connect and to answer one statement before callers are told SERVICE_UNAVAILABLE. */
+  databaseTimeouts: { connectTimeoutMs: number; statementTimeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -129,6 +131,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // Long enough for a slow sign-in request; short of the 30 s after which Docker and Kubernetes kill.
   const shutdownGraceMs = integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000);
 
+  // A person waiting on a sign-in page is told within seconds; no statement of ours runs for long.
+  const databaseTimeouts = {
+    connectTimeoutMs: integer('DB_CONNECT_TIMEOUT_MS', 5000, 100, 600_000),
+    statementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -148,5 +156,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metricsToken: text('METRICS_TOKEN'),
     workers,
     shutdownGraceMs,
+    databaseTimeouts,
   };
 }

@@ -81,7 +81,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const issuer = config.publicUrl ?? `http://localhost:${port}`;
 
   try {
-    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+    database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
     await database.migrate();
     bus = createEventBus(config.redisUrl, logger);
     const metrics = new Metrics({ transportConnected: bus.connected, db: database.db });
@@ -103,7 +103,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const db = database;
 
     const yoga = createGraphQLYoga(app);
-    handler = httpRoutes({ db, tokens, issuer, yoga, metrics, metricsToken: config.metricsToken });
+    handler = httpRoutes({ db, tokens, issuer, yoga, metrics, metricsToken: config.metricsToken, eventsConnected: bus.connected });
     const graphqlWs = serveGraphQLWs(httpServer, yoga, app);
 
     const intervalMs = options.maintenanceIntervalMs === undefined ? MAINTENANCE_INTERVAL_MS : options.maintenanceIntervalMs;

@@ -15,7 +15,7 @@ describe('foundation over real HTTP', () => {
     expect((await fetch(`${t.url}/health`)).status).toBe(200);
     const ready = await fetch(`${t.url}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready' });
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'up', events: 'up', degraded: [] });
   });
 
   it('publishes its issuer and keys', async () => {

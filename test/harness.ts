@@ -43,7 +43,15 @@ const bearer = (auth?: string) => (auth === undefined ? undefined : /^(Bearer|De
  * database on the Postgres of DATABASE_URL (dropped afterwards). REDIS_URL is used when set.
  * With `nodeOf`, another API node on the same Postgres database, clock and operator token.
  */
-export async function startTestServer(env: Record<string, string> = {}, options: { nodeOf?: TestServer; server?: Pick<ServerOptions, 'liveResyncMs' | 'sleep' | 'maintenanceIntervalMs'> } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: {
+    nodeOf?: TestServer;
+    server?: Pick<ServerOptions, 'liveResyncMs' | 'sleep' | 'maintenanceIntervalMs'>;
+    /** Where the server reaches its database, given the real URL (e.g. through a test's TCP proxy). */
+    databaseVia?: (url: string) => string;
+  } = {},
+): Promise<TestServer> {
   const operatorToken = options.nodeOf?.operatorToken ?? randomBytes(32).toString('hex');
   const clock = options.nodeOf?.clock ?? new ManualClock();
   let databaseUrl = options.nodeOf?.databaseUrl;
@@ -59,7 +67,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     OPERATOR_TOKEN: operatorToken,
     DATA_DIR: 'memory://',
     LOG_LEVEL: 'silent',
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: databaseUrl && options.databaseVia ? options.databaseVia(databaseUrl) : databaseUrl,
     REDIS_URL: process.env.REDIS_URL,
     ...env,
   });

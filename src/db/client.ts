@@ -28,13 +28,47 @@ const POOL_SIZE = 10;
 /** Advisory-lock key under which one node at a time migrates a shared Postgres ('phmig' in ASCII). */
 const MIGRATION_LOCK_KEY = 0x7068_6d69_67;
 
+/** How long to wait for Postgres before answering "service unavailable". */
+export interface DatabaseTimeouts {
+  /** For a new connection, from the TCP connect to ready for queries. */
+  connectTimeoutMs: number;
+  /** For one statement, enforced by the server (statement_timeout, SQLSTATE 57014). */
+  statementTimeoutMs: number;
+}
+
+// The defaults of DB_CONNECT_TIMEOUT_MS and DB_STATEMENT_TIMEOUT_MS, for callers without a Config.
+const DEFAULT_TIMEOUTS: DatabaseTimeouts = { connectTimeoutMs: 5000, statementTimeoutMs: 5000 };
+
+// postgres.js waits longer and longer (up to 20 s) before reconnecting after failed attempts: after
+// an outage that would keep the service down long after the database is back.
+const MAX_RECONNECT_DELAY_S = 0.5;
+const reconnectDelay = (attempts: number) => Math.min(0.05 * 2 ** attempts, MAX_RECONNECT_DELAY_S);
+
+/** Options of every postgres.js client of the service, for a link that may drop at any time. */
+export function linkOptions(timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS) {
+  return {
+    onnotice: () => {},
+    connect_timeout: timeouts.connectTimeoutMs / 1000,
+    backoff: reconnectDelay,
+    // On every new connection postgres.js would first read the array types, in a promise nobody
+    // awaits: a link dropped during that read ended the process (unhandled ECONNRESET). Our
+    // columns hold no arrays, and drizzle expands `in (...)` lists.
+    fetch_types: false,
+  };
+}
+
 /**
  * Opens Postgres through postgres.js when a URL is given; otherwise the embedded PGlite database,
  * kept on disk under dataDir (or in memory for `memory://`).
  */
-export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<DatabaseHandle> {
+export async function openDatabase(options: { databaseUrl?: string; dataDir: string; timeouts?: DatabaseTimeouts }): Promise<DatabaseHandle> {
   if (options.databaseUrl) {
-    const client = postgres(options.databaseUrl, { max: POOL_SIZE, onnotice: () => {} });
+    const timeouts = options.timeouts ?? DEFAULT_TIMEOUTS;
+    const client = postgres(options.databaseUrl, {
+      ...linkOptions(timeouts),
+      max: POOL_SIZE,
+      connection: { statement_timeout: timeouts.statementTimeoutMs },
+    });
     const db = drizzlePostgres(client, { schema }) as unknown as Database;
     return {
       db,
@@ -43,7 +77,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       // its own holding a session-level advisory lock, so the first does the work and the others
       // wait, then find it done.
       migrate: async () => {
-        const connection = postgres(options.databaseUrl!, { max: 1, onnotice: () => {} });
+        const connection = postgres(options.databaseUrl!, { ...linkOptions(timeouts), max: 1 });
         try {
           await connection`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
           await migratePostgres(drizzlePostgres(connection), { migrationsFolder: MIGRATIONS_FOLDER });

@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { linkOptions } from './client.js';
 
 /** Whether this node leads for some cluster-wide duty; asked once per period. */
 export interface Leadership {
@@ -19,7 +20,7 @@ export const soleLeader: Leadership = { leads: async () => true, release: async 
  */
 export function advisoryLeadership(databaseUrl: string, key: bigint): Leadership {
   // No idle timeout and no lifetime: ending the session would hand the lead over for nothing.
-  const session = postgres(databaseUrl, { max: 1, idle_timeout: 0, max_lifetime: null, onnotice: () => {} });
+  const session = postgres(databaseUrl, { ...linkOptions(), max: 1, idle_timeout: 0, max_lifetime: null });
   const high = Number(key >> 32n);
   const low = Number(key & 0xffff_ffffn);
   return {

@@ -1,11 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DatabaseHandle } from '../db/client.js';
+import { whileCallerWaits } from '../services/caller.js';
 import type { TokenService } from '../services/tokens.js';
 import { metricsRoute } from './metrics.js';
 import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
 
 // Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.
 const MAX_BODY_BYTES = 1024 * 1024;
+
+// /ready answers within this even when the database neither answers nor refuses.
+const READY_TIMEOUT_MS = 2000;
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -42,6 +46,27 @@ function readBody(req: IncomingMessage): Promise<Buffer | null> {
   });
 }
 
+/** Whether the database answers a trivial statement within READY_TIMEOUT_MS. */
+async function databaseUp(db: DatabaseHandle): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, READY_TIMEOUT_MS, false)));
+  try {
+    return await Promise.race([db.ping().then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Yoga for one request, run so that use cases can tell whether the caller is still there: the
+ * signal aborts when the connection closes before the response has been sent.
+ */
+function serveGraphQL(yoga: GraphQLYoga, req: IncomingMessage, res: ServerResponse) {
+  const caller = new AbortController();
+  res.once('close', () => res.writableFinished || caller.abort());
+  return whileCallerWaits(caller.signal, () => yoga(req, res));
+}
+
 /** Answered while the database opens and migrates: the port is open, the service is not ready. */
 export const starting: RequestHandler = (_req, res) => {
   res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'starting' }));
@@ -52,18 +77,22 @@ export const starting: RequestHandler = (_req, res) => {
  * document on GET; everything else (the GraphQL endpoint, GraphiQL, 404s) is yoga's, once the body
  * limit has passed.
  */
-export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga } & Parameters<typeof metricsRoute>[0]): RequestHandler {
+export function httpRoutes(
+  o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga; eventsConnected: () => boolean } & Parameters<typeof metricsRoute>[0],
+): RequestHandler {
   const { db, tokens, issuer, yoga } = o;
   const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => void | Promise<void>> = {
     '/metrics': metricsRoute(o),
     '/health': (res) => json(res, 200, { status: 'ok' }),
+    // Each dependency, up or down. Without the database nothing works (503: take this node out of
+    // the balancer); without the event transport requests still work and only live delivery
+    // waits, so the node stays in (200, degraded).
     '/ready': async (res) => {
-      try {
-        await db.ping();
-        json(res, 200, { status: 'ready' });
-      } catch {
-        json(res, 503, { status: 'database unreachable' });
-      }
+      const database = (await databaseUp(db)) ? 'up' : 'down';
+      const events = o.eventsConnected() ? 'up' : 'down';
+      const degraded = [database === 'down' && 'database', events === 'down' && 'events'].filter(Boolean);
+      const status = database === 'down' ? 'unavailable' : degraded.length > 0 ? 'degraded' : 'ready';
+      json(res, database === 'down' ? 503 : 200, { status, database, events, degraded });
     },
     '/.well-known/jwks.json': (res) => json(res, 200, tokens.jwks()),
     '/.well-known/openid-configuration': (res) =>
@@ -83,13 +112,13 @@ export function httpRoutes(o: { db: DatabaseHandle; tokens: TokenService; issuer
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
     const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
     if (route) return void route(res, req);
-    if (req.method === 'GET' || req.method === 'HEAD') return void yoga(req, res);
+    if (req.method === 'GET' || req.method === 'HEAD') return void serveGraphQL(yoga, req, res);
     readBody(req).then(
       (body) => {
         if (body === null) return tooLarge(res);
         // Yoga (whatwg-node) takes a body already read from `req.body`, as under Express.
         Object.assign(req, { body });
-        return yoga(req, res);
+        return serveGraphQL(yoga, req, res);
       },
       () => res.destroy(),
     );

@@ -7,6 +7,7 @@ import type { Context } from '../graphql/builder.js';
 import { schema } from '../graphql/schema.js';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js';
+import { maskUnexpectedError } from './maskedErrors.js';
 
 export const GRAPHQL_PATH = '/graphql';
 // Query shape limits against resource-exhaustion documents; introspection (GraphiQL) stays within them.
@@ -36,6 +37,7 @@ export function createGraphQLYoga(app: App) {
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: { subscriptionsProtocol: 'WS', title: 'Phone sign-in' },
     landingPage: false,
+    maskedErrors: { maskError: maskUnexpectedError },
     logging: {
       // Yoga's debug lines can carry request variables (passwords, passes): never logged.
       debug: () => {},

@@ -1,6 +1,7 @@
 import type { Executor } from '../db/client.js';
 import type { AttemptStatus, SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
+import { stopIfCallerGone } from './caller.js';
 import type { SignInsEnded } from './signInLogs.js';
 
 /** Events a use case causes, and the sign-ins it ended (for the metrics), held until its transaction has committed. */
@@ -39,11 +40,18 @@ export class Outbox implements SignInsEnded {
 /**
  * The one way to run a use case: `work` gets a transaction and an outbox, and the outbox's events
  * go out only once the transaction has committed. A rollback (a throw from `work`) publishes
- * nothing, so no one is told of a change that did not happen.
+ * nothing, so no one is told of a change that did not happen. Nor is work committed for an HTTP
+ * caller that has gone (see caller.ts).
  */
 export async function runUseCase<T>(app: App, work: (tx: Executor, outbox: Outbox) => Promise<T>): Promise<T> {
+  stopIfCallerGone();
   const outbox = new Outbox();
-  const result = await app.db.transaction((tx) => work(tx, outbox));
+  const result = await app.db.transaction(async (tx) => {
+    const value = await work(tx, outbox);
+    // The caller left while this waited or ran (a slow or returning database): roll back.
+    stopIfCallerGone();
+    return value;
+  });
   outbox.publish(app);
   return result;
 }
