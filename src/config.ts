@@ -30,6 +30,22 @@ export interface Config {
   wsMaxSubscriptionsPerSocket: number;
   /** Bearer token that /metrics asks for; /metrics is open when unset. */
   metricsToken: string | undefined;
+  /** NODE_ENV=production: introspection only for admins and the operator. */
+  production: boolean;
+  /** Browser origins allowed to call the API (CORS) and open WebSockets; the origin of the public URL when unset. */
+  allowedOrigins: string[] | undefined;
+  /** Calls a minute; see SECURITY.md for why per-IP limits are tight and per-account ones generous. */
+  rateLimits: RateLimitSettings;
+}
+
+/** Calls a minute allowed per key; a call beyond is refused with RATE_LIMITED until the minute ends. */
+export interface RateLimitSettings {
+  signInPerIp: number;
+  signInPerAccount: number;
+  activationPerIp: number;
+  devicePerIp: number;
+  devicePerDevice: number;
+  refusedConnectsPerIp: number;
 }
 
 export class ConfigError extends Error {
@@ -97,6 +113,31 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // Our clients follow a handful of things at once (an attempt, the challenges, alerts).
   const wsMaxSubscriptionsPerSocket = integer('WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 20, 1, 1000);
 
+  const allowedOrigins = text('ALLOWED_ORIGINS')?.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of allowedOrigins ?? []) {
+    // An origin is scheme://host[:port] exactly as browsers send it: no path, no trailing slash.
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      problems.push(`ALLOWED_ORIGINS must list origins like "https://login.example.com" (scheme, host, port; no path), got "${origin}".`);
+    }
+  }
+  const rateLimits: RateLimitSettings = {
+    // Tight per address: a person signs in a few times a minute at most; raise for offices behind one NAT address.
+    signInPerIp: integer('RATE_LIMIT_SIGN_IN_PER_IP', 30, 1, 1_000_000),
+    // Generous per account, so strangers spending it cannot keep the real user out (lockout counts wrong passwords).
+    signInPerAccount: integer('RATE_LIMIT_SIGN_IN_PER_ACCOUNT', 100, 1, 1_000_000),
+    // Activating a phone is a once-a-device event; a code is 128 bits, so this only stops floods.
+    activationPerIp: integer('RATE_LIMIT_ACTIVATION_PER_IP', 10, 1, 1_000_000),
+    // Every authenticator request carries a device assertion; phones behind one address share this.
+    devicePerIp: integer('RATE_LIMIT_DEVICE_PER_IP', 600, 1, 1_000_000),
+    devicePerDevice: integer('RATE_LIMIT_DEVICE_PER_DEVICE', 120, 1, 1_000_000),
+    // Refused WebSocket connection_inits before the address's upgrades are refused with 429 for the minute.
+    refusedConnectsPerIp: integer('RATE_LIMIT_REFUSED_CONNECTS_PER_IP', 20, 1, 1_000_000),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -114,5 +155,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     wsMaxConnectionsPerDevice,
     wsMaxSubscriptionsPerSocket,
     metricsToken: text('METRICS_TOKEN'),
+    production: text('NODE_ENV') === 'production',
+    allowedOrigins,
+    rateLimits,
   };
 }
