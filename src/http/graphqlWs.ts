@@ -178,14 +178,15 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
             return false;
           }
           if (!(error instanceof AuthenticationError)) throw error;
+          // Counted before the close, so an address that reconnects at once, over the limit, is
+          // already refused at the upgrade.
+          await app.rateLimits.consume('refusedConnect', { ip: ctx.extra.clientIp }).catch((limited: unknown) => {
+            if (!(limited instanceof RateLimitedError)) throw limited;
+          });
           // Closed here with the reason, as HTTP answers 401 with it, so the app can tell a clock to fix
           // (sign again) from a removed device (register again). graphql-ws's own close after `false`
           // (4403, no reason) then finds the socket closing and does nothing.
           ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(error.message));
-          // Counted so an address reconnecting in a loop is refused at the upgrade once over the limit.
-          await app.rateLimits.consume('refusedConnect', { ip: ctx.extra.clientIp }).catch((limited: unknown) => {
-            if (!(limited instanceof RateLimitedError)) throw limited;
-          });
           return false;
         }
         // Closed while its credential was being checked: onClose has run already, so registering

@@ -90,11 +90,11 @@ export class RateLimits {
     if (keys.account !== undefined) await this.consumeOne(action, 'account', keys.account.trim().toLowerCase());
   }
 
-  /** Seconds until the IP may call `action` again without counting a call; 0 when it may now. */
+  /** Seconds until a call of `action` from the IP would be allowed again (its allowance is spent); 0 when it would be now. Counts nothing. */
   async retryAfter(action: LimitedAction, ip: string | null): Promise<number> {
     const { limiter, points } = this.limiterOf(action, 'ip');
     const res = await limiter.get(ip ?? 'unknown');
-    return res && res.consumedPoints > points ? seconds(res.msBeforeNext) : 0;
+    return res && res.consumedPoints >= points ? seconds(res.msBeforeNext) : 0;
   }
 
   async close(): Promise<void> {
