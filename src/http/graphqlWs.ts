@@ -141,7 +141,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
     verifyClient: ({ req, origin }, accept) => {
       if (origin && !origins.has(origin)) return accept(false, 403, `WebSockets from ${origin} are not allowed; the service's ALLOWED_ORIGINS do not list it.`);
       const ip = ipOf(req);
-      app.rateLimits.retryAfter('refusedConnect', ip).then(
+      app.rateLimits.retryAfter('refusedConnect', requestClientIp(req, trustedProxies)).then(
         (wait) => {
           if (wait > 0) return accept(false, 429, `Too many refused connections from ${ip}: try again in ${wait} seconds.`, { 'Retry-After': String(wait) });
           if (ipSockets.count(ip) < wsMaxConnectionsPerIp) return accept(true);
