@@ -33,7 +33,7 @@ const unauthenticated = (error: AuthenticationError) =>
   new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 
 /** A request refused whole by a rate limit: HTTP 429 with Retry-After. */
-export const rateLimited = (error: RateLimitedError) =>
+const rateLimited = (error: RateLimitedError) =>
   new GraphQLError(error.message, {
     extensions: { code: 'RATE_LIMITED', retryAfterSeconds: error.retryAfterSeconds, http: { status: 429, headers: { 'Retry-After': String(error.retryAfterSeconds) } } },
   });
