@@ -18,6 +18,9 @@ describe('loadConfig', () => {
       wsMaxSubscriptionsPerSocket: 20,
       workers: 1,
       shutdownGraceMs: 10_000,
+      production: false,
+      allowedOrigins: undefined,
+      rateLimits: { signInPerIp: 30, signInPerAccount: 100, activationPerIp: 10, devicePerIp: 600, devicePerDevice: 120, refusedConnectsPerIp: 20 },
     });
   });
 
@@ -44,6 +47,24 @@ describe('loadConfig', () => {
   it('bounds the shutdown grace period', () => {
     expect(loadConfig({ SHUTDOWN_GRACE_MS: '2500' }).shutdownGraceMs).toBe(2500);
     expect(() => loadConfig({ SHUTDOWN_GRACE_MS: '-1' })).toThrow(/SHUTDOWN_GRACE_MS/);
+  });
+
+  it('reads allowed origins and rate limits, refusing origins with a path and limits out of bounds', () => {
+    expect(loadConfig({ NODE_ENV: 'production', ALLOWED_ORIGINS: 'https://login.example.com, http://localhost:3000', RATE_LIMIT_SIGN_IN_PER_IP: '500' })).toMatchObject({
+      production: true,
+      allowedOrigins: ['https://login.example.com', 'http://localhost:3000'],
+      rateLimits: { signInPerIp: 500, signInPerAccount: 100 },
+    });
+    expect(() => loadConfig({ ALLOWED_ORIGINS: 'https://login.example.com/,ftp://x.example,*', RATE_LIMIT_DEVICE_PER_DEVICE: '0' })).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.stringContaining('"https://login.example.com/"'),
+          expect.stringContaining('"ftp://x.example"'),
+          expect.stringContaining('"*"'),
+          expect.stringContaining('RATE_LIMIT_DEVICE_PER_DEVICE'),
+        ],
+      }),
+    );
   });
 
   it('reads the WebSocket caps within their bounds', () => {

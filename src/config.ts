@@ -37,6 +37,22 @@ export interface Config {
   shutdownGraceMs: number;
   /** How long Postgres may take to connect and to answer one statement before callers are told SERVICE_UNAVAILABLE. */
   databaseTimeouts: { connectTimeoutMs: number; statementTimeoutMs: number };
+  /** NODE_ENV=production: introspection only for admins and the operator. */
+  production: boolean;
+  /** Browser origins allowed to call the API (CORS) and open WebSockets; the origin of the public URL when unset. */
+  allowedOrigins: string[] | undefined;
+  /** Calls a minute; see SECURITY.md for why per-IP limits are tight and per-account ones generous. */
+  rateLimits: RateLimitSettings;
+}
+
+/** Calls a minute allowed per key; a call beyond is refused with RATE_LIMITED until the minute ends. */
+export interface RateLimitSettings {
+  signInPerIp: number;
+  signInPerAccount: number;
+  activationPerIp: number;
+  devicePerIp: number;
+  devicePerDevice: number;
+  refusedConnectsPerIp: number;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +153,31 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     statementTimeoutMs: integer('DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
   };
 
+  const allowedOrigins = text('ALLOWED_ORIGINS')?.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of allowedOrigins ?? []) {
+    // An origin is scheme://host[:port] exactly as browsers send it: no path, no trailing slash.
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {}
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin) {
+      problems.push(`ALLOWED_ORIGINS must list origins like "https://login.example.com" (scheme, host, port; no path), got "${origin}".`);
+    }
+  }
+  const rateLimits: RateLimitSettings = {
+    // Tight per address: a person signs in a few times a minute at most; raise for offices behind one NAT address.
+    signInPerIp: integer('RATE_LIMIT_SIGN_IN_PER_IP', 30, 1, 1_000_000),
+    // Generous per account, so strangers spending it cannot keep the real user out (lockout counts wrong passwords).
+    signInPerAccount: integer('RATE_LIMIT_SIGN_IN_PER_ACCOUNT', 100, 1, 1_000_000),
+    // Activating a phone is a once-a-device event; a code is 128 bits, so this only stops floods.
+    activationPerIp: integer('RATE_LIMIT_ACTIVATION_PER_IP', 10, 1, 1_000_000),
+    // Every authenticator request carries a device assertion; phones behind one address share this.
+    devicePerIp: integer('RATE_LIMIT_DEVICE_PER_IP', 600, 1, 1_000_000),
+    devicePerDevice: integer('RATE_LIMIT_DEVICE_PER_DEVICE', 120, 1, 1_000_000),
+    // Refused WebSocket connection_inits before the address's upgrades are refused with 429 for the minute.
+    refusedConnectsPerIp: integer('RATE_LIMIT_REFUSED_CONNECTS_PER_IP', 20, 1, 1_000_000),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -157,5 +198,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workers,
     shutdownGraceMs,
     databaseTimeouts,
+    production: text('NODE_ENV') === 'production',
+    allowedOrigins,
+    rateLimits,
   };
 }

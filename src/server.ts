@@ -18,6 +18,8 @@ import type { App } from './services/app.js';
 import { openGeoIpDatabase } from './services/geo.js';
 import { ImportedKeyCache } from './services/keyCache.js';
 import { LIVE_RESYNC_MS, everyMs } from './services/live.js';
+import { RateLimits } from './services/rateLimits.js';
+import { RefusalAudit } from './services/refusalAudit.js';
 import { housekeepingLeadership, housekeepingPeriod, runMaintenance } from './services/maintenance.js';
 import { systemClock } from './services/system.js';
 import { TokenService } from './services/tokens.js';
@@ -98,6 +100,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       tokens,
       importedKeys: new ImportedKeyCache(),
       liveResync: everyMs(options.liveResyncMs ?? LIVE_RESYNC_MS),
+      rateLimits: RateLimits.create(config.rateLimits, issuer, config.redisUrl, logger),
+      refusalAudit: new RefusalAudit(database.db, clock),
       sleep: options.sleep ?? ((ms) => delay(ms)),
     };
     const db = database;
@@ -135,6 +139,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       httpServer.closeAllConnections();
       await closed;
       await bus?.close();
+      await app.rateLimits.close();
       await db.close();
     };
 

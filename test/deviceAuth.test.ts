@@ -187,7 +187,12 @@ describe('removing a device', () => {
       client.subscribe({ query: ME }, { next: () => {}, error: () => {}, complete: () => {} });
     });
     expect(closeEvent).toMatchObject({ code: 4401, reason: 'Device not authenticated: this device was removed from the account; add it again from Security info.' });
-    expect((await refusals(keys.deviceId!)).slice(-2)).toEqual(['DEVICE_REVOKED', 'DEVICE_REVOKED']);
+    // Both refusals (HTTP, then graphql-ws) are one audit row with their count: see refusalAudit.ts.
+    const revoked = await t.server.app.db
+      .select({ after: auditLogs.after })
+      .from(auditLogs)
+      .where(and(eq(auditLogs.action, 'device.authenticate'), eq(auditLogs.targetId, keys.deviceId!), eq(auditLogs.reasonCode, 'DEVICE_REVOKED')));
+    expect(revoked).toEqual([{ after: { refusals: 2, windowSeconds: 60 } }]);
   });
 
   it('accepts device assertions in graphql-ws connection_init', async () => {

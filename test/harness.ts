@@ -36,6 +36,10 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+const RATE_LIMITS_OFF = Object.fromEntries(
+  ['SIGN_IN_PER_IP', 'SIGN_IN_PER_ACCOUNT', 'ACTIVATION_PER_IP', 'DEVICE_PER_IP', 'DEVICE_PER_DEVICE', 'REFUSED_CONNECTS_PER_IP'].map((name) => [`RATE_LIMIT_${name}`, '1000000']),
+);
+
 const bearer = (auth?: string) => (auth === undefined ? undefined : /^(Bearer|Device) /.test(auth) ? auth : `Bearer ${auth}`);
 
 /**
@@ -69,6 +73,8 @@ export async function startTestServer(
     LOG_LEVEL: 'silent',
     DATABASE_URL: databaseUrl && options.databaseVia ? options.databaseVia(databaseUrl) : databaseUrl,
     REDIS_URL: process.env.REDIS_URL,
+    // Every test calls from 127.0.0.1 within seconds: rate limits only where a test sets them.
+    ...RATE_LIMITS_OFF,
     ...env,
   });
   const server = await startServer(config, { clock, logger: createLogger((process.env.TEST_LOG_LEVEL as 'silent') ?? 'silent'), maintenanceIntervalMs: null, ...options.server }).catch(

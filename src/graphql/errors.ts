@@ -32,6 +32,12 @@ builder.objectType(DomainError, {
   isTypeOf: (value) => value instanceof DomainError,
   fields: (t) => ({
     field: t.exposeString('field', { nullable: true, description: 'The input field the problem concerns, if one.' }),
+    retryAfterSeconds: t.int({
+      nullable: true,
+      description: 'With RATE_LIMITED: seconds until the same call may succeed. Null otherwise.',
+      // The errors plugin hands a proxy of the error, so the property is read rather than its class tested.
+      resolve: (error) => (error as { retryAfterSeconds?: number }).retryAfterSeconds ?? null,
+    }),
   }),
 });
 

@@ -153,7 +153,10 @@ builder.mutationField('activateAuthenticator', (t) =>
     ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: ActivateAuthenticatorInput, required: true, description: 'Code, device and proof.' }) },
-    resolve: (_root, { input }, { app }) => activateAuthenticator(app, input),
+    resolve: async (_root, { input }, { app, clientIp }) => {
+      await app.rateLimits.consume('activation', { ip: clientIp });
+      return activateAuthenticator(app, input);
+    },
   }),
 );
 

@@ -167,7 +167,10 @@ builder.mutationField('beginSignIn', (t) =>
       'Start a passwordless phone sign-in. Users who cannot use it (unknown, no phone credential, not allowed, or temporarily refused) all get the same PasswordRequired.',
     ),
     args: { input: t.arg({ type: BeginSignInInput, required: true, description: 'The name and application.' }) },
-    resolve: (_root, { input }, { app, clientIp }) => beginSignIn(app, { ...input, ipAddress: clientIp }),
+    resolve: async (_root, { input }, { app, clientIp }) => {
+      await app.rateLimits.consume('beginSignIn', { ip: clientIp, account: input.userPrincipalName });
+      return beginSignIn(app, { ...input, ipAddress: clientIp });
+    },
   }),
 );
 
@@ -264,13 +267,15 @@ builder.mutationField('signInWithPassword', (t) =>
       'Sign in with a password ("use your password instead"). A wrong password and an unknown user fail alike. Users whose policy requires push get MfaRequired; federated domains get FederationRedirect.',
     ),
     args: { input: t.arg({ type: SignInWithPasswordInput, required: true, description: 'Credentials.' }) },
-    resolve: (_root, { input }, { app, clientIp }) =>
-      signInWithPassword(app, {
+    resolve: async (_root, { input }, { app, clientIp }) => {
+      await app.rateLimits.consume('passwordSignIn', { ip: clientIp, account: input.userPrincipalName });
+      return signInWithPassword(app, {
         userPrincipalName: input.userPrincipalName,
         password: input.password,
         appName: input.appName ?? DEFAULT_APP_NAME,
         ipAddress: clientIp,
-      }),
+      });
+    },
   }),
 );
 

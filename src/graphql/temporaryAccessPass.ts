@@ -79,6 +79,9 @@ builder.mutationFields((t) => ({
     ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: SignInWithTemporaryAccessPassInput, required: true, description: 'Credentials.' }) },
-    resolve: (_root, { input }, { app, clientIp }) => signInWithTemporaryAccessPass(app, input, { ipAddress: clientIp }),
+    resolve: async (_root, { input }, { app, clientIp }) => {
+      await app.rateLimits.consume('temporaryAccessPassSignIn', { ip: clientIp, account: input.userPrincipalName });
+      return signInWithTemporaryAccessPass(app, input, { ipAddress: clientIp });
+    },
   }),
 }));

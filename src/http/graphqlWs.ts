@@ -4,8 +4,9 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../services/app.js';
-import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js';
-import { GRAPHQL_PATH, type GraphQLYoga, requestClientIp } from './yoga.js';
+import { type Auth, AuthenticationError } from '../services/auth.js';
+import { RateLimitedError } from '../services/rateLimits.js';
+import { GRAPHQL_PATH, type GraphQLYoga, allowedOrigins, authenticate, requestClientIp } from './yoga.js';
 
 type WsExtra = {
   socket: WebSocket;
@@ -128,15 +129,29 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
   const deviceSockets = new DeviceSockets();
   const ipSockets = new ConnectionCounts();
   const ipOf = (request: IncomingMessage) => requestClientIp(request, trustedProxies) ?? '';
+  const origins = allowedOrigins(app);
   const wsServer = new WebSocketServer({
     server: httpServer,
     path: GRAPHQL_PATH,
     maxPayload: MAX_MESSAGE_BYTES,
-    // Called back at once, so the check and the count on 'connection' below happen in one turn.
-    verifyClient: ({ req }, accept) => {
+    // Browsers always send Origin on an upgrade, so a page elsewhere cannot open a socket here
+    // (cross-site WebSocket hijacking); apps and servers send none. An address whose connections
+    // keep being refused waits out the minute. The socket count is checked in the turn that
+    // accepts, so it and the count on 'connection' below happen together.
+    verifyClient: ({ req, origin }, accept) => {
+      if (origin && !origins.has(origin)) return accept(false, 403, `WebSockets from ${origin} are not allowed; the service's ALLOWED_ORIGINS do not list it.`);
       const ip = ipOf(req);
-      if (ipSockets.count(ip) < wsMaxConnectionsPerIp) return accept(true);
-      accept(false, 429, `Too many connections from ${ip}: at most ${wsMaxConnectionsPerIp} at a time.`);
+      app.rateLimits.retryAfter('refusedConnect', requestClientIp(req, trustedProxies)).then(
+        (wait) => {
+          if (wait > 0) return accept(false, 429, `Too many refused connections from ${ip}: try again in ${wait} seconds.`, { 'Retry-After': String(wait) });
+          if (ipSockets.count(ip) < wsMaxConnectionsPerIp) return accept(true);
+          accept(false, 429, `Too many connections from ${ip}: at most ${wsMaxConnectionsPerIp} at a time.`);
+        },
+        (err: unknown) => {
+          app.logger.error({ err }, 'refused-connection throttle failed');
+          accept(false, 503, 'Try again shortly.');
+        },
+      );
     },
   });
   // Registered before graphql-ws's own listeners, so a message over the rate closes the socket before it is answered.
@@ -154,17 +169,26 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
   useServer<Record<string, unknown> | undefined, WsExtra>(
     {
       onConnect: async (ctx) => {
+        ctx.extra.clientIp = requestClientIp(ctx.extra.request, trustedProxies);
         try {
-          ctx.extra.auth = await resolveAuth(app, connectionAuthorization(ctx.connectionParams));
+          ctx.extra.auth = await authenticate(app, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp);
         } catch (error) {
+          if (error instanceof RateLimitedError) {
+            ctx.extra.socket.close(TOO_MANY, closeReason(error.message));
+            return false;
+          }
           if (!(error instanceof AuthenticationError)) throw error;
+          // Counted before the close, so an address that reconnects at once, over the limit, is
+          // already refused at the upgrade.
+          await app.rateLimits.consume('refusedConnect', { ip: ctx.extra.clientIp }).catch((limited: unknown) => {
+            if (!(limited instanceof RateLimitedError)) throw limited;
+          });
           // Closed here with the reason, as HTTP answers 401 with it, so the app can tell a clock to fix
           // (sign again) from a removed device (register again). graphql-ws's own close after `false`
           // (4403, no reason) then finds the socket closing and does nothing.
           ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(error.message));
           return false;
         }
-        ctx.extra.clientIp = requestClientIp(ctx.extra.request, trustedProxies);
         // Closed while its credential was being checked: onClose has run already, so registering
         // it now would keep it (and the gauge) forever.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;

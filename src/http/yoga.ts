@@ -1,17 +1,22 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { IncomingMessage } from 'node:http';
-import { GraphQLError } from 'graphql';
-import { createYoga } from 'graphql-yoga';
+import { BREAK, type DocumentNode, GraphQLError, visit } from 'graphql';
+import { type Plugin, createYoga } from 'graphql-yoga';
 import { clientIp } from '../domain/clientIp.js';
 import type { Context } from '../graphql/builder.js';
 import { schema } from '../graphql/schema.js';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js';
 import { maskUnexpectedError } from './maskedErrors.js';
+import { RateLimitedError } from '../services/rateLimits.js';
 
 export const GRAPHQL_PATH = '/graphql';
-// Query shape limits against resource-exhaustion documents; introspection (GraphiQL) stays within them.
-const ARMOR = { maxDepth: { n: 12 }, maxAliases: { n: 20 }, maxTokens: { n: 2000 }, costLimit: { maxCost: 5000 } };
+/**
+ * Query shape limits against resource-exhaustion documents. Our deepest query (a group's members
+ * through two connections) has depth 7; introspection is not counted (armor skips __schema).
+ */
+const MAX_QUERY_DEPTH = 8;
+const ARMOR = { maxDepth: { n: MAX_QUERY_DEPTH }, maxAliases: { n: 20 }, maxTokens: { n: 2000 }, costLimit: { maxCost: 5000 } };
 
 /** What reaches yoga's context factory: the Node request over HTTP, or who a graphql-ws connection already proved to be. */
 export interface ServerContext {
@@ -28,12 +33,87 @@ export function requestClientIp(req: IncomingMessage | undefined, trustedProxies
 const unauthenticated = (error: AuthenticationError) =>
   new GraphQLError(error.message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 
+/** A request refused whole by a rate limit: HTTP 429 with Retry-After. */
+const rateLimited = (error: RateLimitedError) =>
+  new GraphQLError(error.message, {
+    extensions: { code: 'RATE_LIMITED', retryAfterSeconds: error.retryAfterSeconds, http: { status: 429, headers: { 'Retry-After': String(error.retryAfterSeconds) } } },
+  });
+
+/**
+ * resolveAuth behind the device-assertion limits: an address is counted before any work (a
+ * signature check and a database read), a device only once its assertion verified, so nobody
+ * else can spend a device's allowance by naming it.
+ */
+export async function authenticate(app: App, authorization: string | null | undefined, ip: string | null): Promise<Auth> {
+  const device = /^\s*device\s/i.test(authorization ?? '');
+  if (device) await app.rateLimits.consume('deviceAssertion', { ip });
+  const auth = await resolveAuth(app, authorization);
+  if (auth.kind === 'device') await app.rateLimits.consume('deviceAssertion', { account: auth.deviceId });
+  return auth;
+}
+
+/** The allowed browser origins: ALLOWED_ORIGINS, or the public URL's own origin. */
+export const allowedOrigins = (app: App): ReadonlySet<string> => new Set(app.config.allowedOrigins ?? [new URL(app.issuer).origin]);
+
+/**
+ * Refuses, with 403, requests a browser sends from a page of another origin (CSRF, and reading
+ * answers cross-site). Requests without an Origin header (native apps, the authenticator,
+ * server-to-server) are not from a browser page and go on.
+ */
+function originCheck(allowed: ReadonlySet<string>): Plugin {
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      const origin = request.headers.get('origin');
+      if (origin === null || allowed.has(origin)) return;
+      const error = { message: `Requests from ${origin} are not allowed; the service's ALLOWED_ORIGINS do not list it.`, extensions: { code: 'FORBIDDEN_ORIGIN' } };
+      endResponse(new fetchAPI.Response(JSON.stringify({ errors: [error] }), { status: 403, headers: { 'content-type': 'application/json' } }));
+    },
+  };
+}
+
+function introspects(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    Field(node) {
+      if (node.name.value !== '__schema' && node.name.value !== '__type') return undefined;
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
+}
+
+/** In production the schema is shown to admins and the operator only; in development to anyone. */
+function introspectionForStaff(production: boolean): Plugin<Context> {
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      if (!production) return;
+      const { auth } = args.contextValue;
+      if (auth.kind === 'operator' || (auth.kind === 'user' && auth.isAdmin)) return;
+      if (!introspects(args.document)) return;
+      setResultAndStopExecution({
+        errors: [new GraphQLError('Introspection is for signed-in admins here; the schema is schema.graphql in the source repository.', { extensions: { code: 'FORBIDDEN' } })],
+      });
+    },
+  };
+}
+
 /** The GraphQL endpoint: one yoga, and so one set of plugins and one context, for HTTP and graphql-ws. */
 export function createGraphQLYoga(app: App) {
   const { logger, config } = app;
+  const origins = allowedOrigins(app);
   return createYoga<ServerContext, Context>({
     schema,
-    plugins: [EnvelopArmorPlugin(ARMOR)],
+    plugins: [
+      originCheck(origins),
+      // "Did you mean …" suggestions help while developing; in production they map the schema for anyone.
+      EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: config.production } }),
+      introspectionForStaff(config.production),
+    ],
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      return origin !== null && origins.has(origin) ? { origin: [origin], credentials: true } : false;
+    },
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: { subscriptionsProtocol: 'WS', title: 'Phone sign-in' },
     landingPage: false,
@@ -47,11 +127,13 @@ export function createGraphQLYoga(app: App) {
     },
     context: async ({ request, req, ws }): Promise<Context> => {
       if (ws) return { app, auth: ws.auth, clientIp: ws.clientIp };
+      const clientIp = requestClientIp(req, config.trustedProxies);
       try {
-        const auth = await resolveAuth(app, request.headers.get('authorization'));
-        return { app, auth, clientIp: requestClientIp(req, config.trustedProxies) };
+        const auth = await authenticate(app, request.headers.get('authorization'), clientIp);
+        return { app, auth, clientIp };
       } catch (error) {
         if (error instanceof AuthenticationError) throw unauthenticated(error);
+        if (error instanceof RateLimitedError) throw rateLimited(error);
         throw error;
       }
     },

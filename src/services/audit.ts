@@ -24,7 +24,12 @@ export interface AuditEntry {
 
 /** Writes one audit record, in the caller's transaction so it stands or falls with the change. */
 export async function audit(tx: Executor, entry: AuditEntry): Promise<void> {
-  await tx.insert(auditLogs).values({
+  await tx.insert(auditLogs).values(auditRow(entry));
+}
+
+/** The audit_logs row of an entry. */
+export function auditRow(entry: AuditEntry) {
+  return {
     tenantId: entry.tenantId,
     actorType: entry.actor.type,
     actorId: 'id' in entry.actor ? entry.actor.id : null,
@@ -35,7 +40,7 @@ export async function audit(tx: Executor, entry: AuditEntry): Promise<void> {
     reasonCode: entry.reasonCode ?? null,
     before: entry.before ?? null,
     after: entry.after ?? null,
-  });
+  };
 }
 
 /** Writes the audit record of a signed-in user (an admin, mostly) acting on their own tenant. */

@@ -7,7 +7,6 @@ import { addSeconds } from '../domain/clock.js';
 import { readDeviceAssertion, verifyDeviceAssertion } from '../domain/signedMessages/deviceAssertion.js';
 import { SignedMessageError } from '../domain/signedMessages/refusal.js';
 import type { App } from './app.js';
-import { audit } from './audit.js';
 import { InvalidTokenError } from './tokens.js';
 
 /** lastUsedAt is a hint for people, not a counter: write it at most once a minute per device. */
@@ -70,9 +69,10 @@ export async function authenticateDevice(app: App, assertion: string): Promise<D
   const refuse = async (reasonCode: string, message: string): Promise<never> => {
     // Refusals are audited once the assertion names a registered device: in a well-formed ES256
     // header, or as the kid of a message of another type (a response or proof sent in its place).
-    // Anonymous noise (garbage, unknown kid, other algorithms) is not, so it cannot fill the audit log.
+    // Anonymous noise (garbage, unknown kid, other algorithms) is not, so it cannot fill the audit log;
+    // nor can a device reconnecting in a loop: its refusals are one row a minute, with a count.
     if (known) {
-      await audit(app.db, { tenantId: known.tenantId, actor: { type: 'DEVICE', id: known.id }, action: 'device.authenticate', targetType: 'DEVICE', targetId: known.id, result: 'FAILURE', reasonCode });
+      await app.refusalAudit.record({ tenantId: known.tenantId, actor: { type: 'DEVICE', id: known.id }, action: 'device.authenticate', targetType: 'DEVICE', targetId: known.id, result: 'FAILURE', reasonCode });
     }
     throw new InvalidTokenError(message);
   };
