@@ -38,3 +38,10 @@ export const DeletedRef = builder.objectRef<{ id: string }>('Deleted').implement
   description: 'Something was deleted.',
   fields: (t) => ({ id: t.exposeID('id', { description: 'The id of what was deleted; it no longer resolves.' }) }),
 });
+
+/**
+ * Said of every field some callers may not read. Such fields are nullable: a refused non-null
+ * field would null its parent up to the operation, and a mutation's caller would not learn what
+ * it changed.
+ */
+export const REFUSED_ELSEWHERE = ' Null, with a FORBIDDEN error, for any other caller (e.g. the operator reading what createTenant made).';
