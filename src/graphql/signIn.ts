@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { passwordSchema, userPrincipalNameSchema } from '../domain/names.js';
 import { ATTEMPT_STATUSES, FAILURE_REASONS, PASSWORD_REQUIRED_REASONS } from '../domain/signInAttempt.js';
 import { type AttemptView, readAttempt } from '../services/attempts.js';
+import { signOut } from '../services/auth.js';
 import { type PasswordSignInResult, signInWithPassword } from '../services/passwordSignIn.js';
 import { type BeginSignInResult, beginSignIn, cancelSignIn, completeSignIn, watchAttempt } from '../services/signIn.js';
 import type { IssuedToken } from '../services/tokens.js';
@@ -275,9 +276,9 @@ builder.mutationField('signInWithPassword', (t) =>
 
 builder.mutationField('signOut', (t) =>
   t.withAuth({ user: true }).boolean({
-    description: describeMutation('signOut', 'End the session of the access token used: it and every token of its session are refused from now on.'),
+    description: describeMutation('signOut', 'End the session of the access token used: it and every token of its session are refused from now on, and WebSockets signed in with it are closed (4401).'),
     resolve: async (_root, _args, { app, auth }) => {
-      await app.tokens.revoke(auth.sessionId);
+      await signOut(app, auth);
       return true;
     },
   }),

@@ -5,6 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js';
+import { UserSockets } from './userSockets.js';
 import { GRAPHQL_PATH, type GraphQLYoga, requestClientIp } from './yoga.js';
 
 type WsExtra = {
@@ -119,13 +120,15 @@ class DeviceSockets {
 /**
  * graphql-ws on the HTTP server's port and GraphQL path, through yoga's envelop so WebSocket
  * operations get the same plugins, limits and context as HTTP. A removed or revoked device loses
- * its live connections at once, on every node (the `deviceRevoked` event reaches them all).
+ * its live connections at once, on every node (the `deviceRevoked` event reaches them all); so do
+ * users signed out, disabled, deleted or demoted, and a token's sockets when it expires (UserSockets).
  * Limits per node: message size, messages per second and operations per socket, sockets per
  * client IP (refused at the upgrade) and per device (refused at connection_init).
  */
 export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App): { close(): Promise<void> } {
   const { trustedProxies, wsMaxConnectionsPerIp, wsMaxConnectionsPerDevice, wsMaxSubscriptionsPerSocket } = app.config;
   const deviceSockets = new DeviceSockets();
+  const userSockets = new UserSockets(app);
   const ipSockets = new ConnectionCounts();
   const ipOf = (request: IncomingMessage) => requestClientIp(request, trustedProxies) ?? '';
   const wsServer = new WebSocketServer({
@@ -177,10 +180,12 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
           deviceSockets.add(deviceId, ctx.extra.socket);
           app.metrics.authenticatorConnected();
         }
+        if (ctx.extra.auth.kind === 'user') userSockets.add(ctx.extra.auth, ctx.extra.socket);
         return true;
       },
       onClose: (ctx) => {
         if (ctx.extra.auth?.kind === 'device' && deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket)) app.metrics.authenticatorDisconnected();
+        if (ctx.extra.auth?.kind === 'user') userSockets.remove(ctx.extra.auth, ctx.extra.socket);
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
@@ -217,6 +222,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
   return {
     close: async () => {
       await revocations.return?.();
+      await userSockets.stop();
       for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));
     },
