@@ -20,7 +20,7 @@ export const callerOf = (auth: Extract<Auth, { kind: 'user' }>): AdminCaller => 
 
 /** Who may read a user's own security state: the user themself, and admins of their tenant. */
 export const selfOrTenantAdmin = (user: { id: string; tenantId: string }, _args: unknown, { auth }: Context) =>
-  auth.kind === 'user' && (auth.userId === user.id || (auth.isAdmin && auth.tenantId === user.tenantId));
+  auth.kind === 'user' && (auth.userId === user.id || (auth.isAdmin && !auth.registrationRequired && auth.tenantId === user.tenantId));
 
 /** Most page sizes a connection serves at once, so no query can pull a whole directory. */
 export const PAGE_SIZE = { default: 20, max: 100 } as const;

@@ -112,11 +112,11 @@ builder.queryField('authenticatorDevice', (t) =>
 );
 
 builder.mutationField('beginAuthenticatorRegistration', (t) =>
-  t.withAuth({ user: true }).field({
+  t.withAuth({ securityInfo: true }).field({
     type: AuthenticatorRegistrationRef,
     description: describeMutation(
       'beginAuthenticatorRegistration',
-      'Start adding the authenticator app: returns a single-use activation link, valid 10 minutes, to show as a QR code.',
+      'Start adding the authenticator app: returns a single-use activation link, valid 10 minutes, to show as a QR code. Also open to an admin who must first register a second factor (SignInSuccess.registrationRequired).',
     ),
     errors: { types: COMMON_ERRORS, directResult: true },
     resolve: (_root, _args, { app, auth }) => beginAuthenticatorRegistration(app, auth),

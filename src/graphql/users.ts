@@ -71,9 +71,9 @@ builder.objectFields(UserRef, (t) => ({
 }));
 
 builder.queryField('viewer', (t) =>
-  t.withAuth({ user: true }).field({
+  t.withAuth({ securityInfo: true }).field({
     type: UserRef,
-    description: 'The signed-in user: their own security info.',
+    description: 'The signed-in user: their own security info. Also open to an admin who must first register a second factor.',
     resolve: async (_root, _args, { app, auth }) => {
       const user = await getViewer(app, auth);
       // The token's session outlived the account only if it was deleted a moment ago.

@@ -1,5 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { users } from '../db/schema.js';
+import { mfaRegistrationRequired } from '../domain/adminMfa.js';
 import { constantTimeEqual } from '../domain/secrets.js';
 import type { App } from './app.js';
 import { type DeviceAuth, authenticateDevice } from './devices.js';
@@ -13,8 +14,20 @@ export type Auth =
   | UserAuth
   | DeviceAuth;
 
-/** A signed-in user; `expiresAt` is their access token's, when a socket opened with it is closed. */
-export type UserAuth = { kind: 'user'; userId: string; tenantId: string; sessionId: string; isAdmin: boolean; amr: string[]; expiresAt: Date };
+/**
+ * A signed-in user; `expiresAt` is their access token's, when a socket opened with it is closed.
+ * `registrationRequired`: an admin without a second factor, who may only register one.
+ */
+export type UserAuth = {
+  kind: 'user';
+  userId: string;
+  tenantId: string;
+  sessionId: string;
+  isAdmin: boolean;
+  amr: string[];
+  expiresAt: Date;
+  registrationRequired: boolean;
+};
 
 export class AuthenticationError extends Error {}
 
@@ -54,6 +67,7 @@ export async function resolveAuth(app: App, authorization: string | undefined | 
       isAdmin: user.isAdmin,
       amr: claims.amr,
       expiresAt: new Date(claims.exp * 1000),
+      registrationRequired: mfaRegistrationRequired(user.isAdmin, claims.amr),
     };
   } catch (error) {
     if (error instanceof NotAnAccessTokenError) throw new AuthenticationError('The bearer token is neither the operator token nor a valid access token.');

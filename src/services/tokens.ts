@@ -29,6 +29,8 @@ export interface IssuedToken {
   accessToken: string;
   expiresAt: Date;
   sessionId: string;
+  /** The session may only register a second factor (an admin signed in with a password alone). */
+  registrationRequired?: boolean;
 }
 
 export class InvalidTokenError extends Error {}
