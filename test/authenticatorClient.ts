@@ -3,7 +3,7 @@ import { eq } from 'drizzle-orm';
 import { tenants, users } from '../src/db/schema.js';
 import { AuthenticatorKeys, parseActivationUrl } from '../src/sdk/authenticator.js';
 import { hashPassword } from '../src/services/passwords.js';
-import { signIn, type TestServer } from './harness.js';
+import { adminSession, signIn, type TestServer } from './harness.js';
 
 /**
  * Drives the authenticator SDK against the test server the way a phone app would: scan the
@@ -101,5 +101,7 @@ export async function addUser(t: TestServer, tenant: { tenantId: string; domain:
     .insert(users)
     .values({ tenantId: tenant.tenantId, userPrincipalName, displayName: userPrincipalName, passwordHash: await hashPassword(password), isAdmin: o.isAdmin ?? false })
     .returning({ id: users.id });
-  return { userId: user!.id, userPrincipalName, password, token: await signIn(t, userPrincipalName, password) };
+  const token = await signIn(t, userPrincipalName, password);
+  // An admin's password alone only lets them register a second factor; the tests need a full admin.
+  return { userId: user!.id, userPrincipalName, password, token: o.isAdmin ? await adminSession(t, { tenantId: tenant.tenantId, userId: user!.id }) : token };
 }

@@ -37,7 +37,8 @@ describe('foundation over real HTTP', () => {
   });
 
   it('issues an admin token that verifies against the published JWKS', async () => {
-    const { adminToken, adminId, tenantId } = await createTenant(t);
+    const { adminUserPrincipalName, adminPassword, adminId, tenantId } = await createTenant(t);
+    const adminToken = await signIn(t, adminUserPrincipalName, adminPassword);
     const jwks = createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`));
     const { payload, protectedHeader } = await jwtVerify(adminToken, jwks, { issuer: t.url, audience: t.url, currentDate: t.clock.now() });
     expect(protectedHeader).toMatchObject({ alg: 'ES256', typ: 'at+jwt' });

@@ -20,6 +20,10 @@ export interface Context {
 
 type UserAuth = Extract<Auth, { kind: 'user' }>;
 
+/** What an admin signed in with a password alone, and no authenticator, is told on anything but registration. */
+export const MFA_REGISTRATION_MESSAGE =
+  'Admins need a second factor: add the authenticator app under security info (beginAuthenticatorRegistration), then sign in again and approve on your phone.';
+
 export interface PothosTypes {
   Context: Context;
   AuthScopes: {
@@ -27,6 +31,8 @@ export interface PothosTypes {
     user: boolean;
     admin: boolean;
     device: boolean;
+    /** Any signed-in user, also an admin who must first register a second factor: security info and sign-out only. */
+    securityInfo: boolean;
   };
   /** What a resolver under each scope (`t.withAuth`) holds: the caller, already narrowed. */
   AuthContexts: {
@@ -34,6 +40,7 @@ export interface PothosTypes {
     user: Context & { auth: UserAuth };
     admin: Context & { auth: UserAuth & { isAdmin: true } };
     device: Context & { auth: Extract<Auth, { kind: 'device' }> };
+    securityInfo: Context & { auth: UserAuth };
   };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
@@ -54,16 +61,18 @@ export const builder = new SchemaBuilder<PothosTypes>({
     authorizeOnSubscribe: true,
     authScopes: ({ auth }) => ({
       operator: auth.kind === 'operator',
-      user: auth.kind === 'user',
-      admin: auth.kind === 'user' && auth.isAdmin,
+      user: auth.kind === 'user' && !auth.registrationRequired,
+      admin: auth.kind === 'user' && auth.isAdmin && !auth.registrationRequired,
       device: auth.kind === 'device',
+      securityInfo: auth.kind === 'user',
     }),
-    unauthorizedError: (_parent, context) =>
-      context.auth.kind === 'anonymous'
-        ? new GraphQLError('Sign in first: this operation needs an Authorization header.', {
-            extensions: { code: 'UNAUTHENTICATED' },
-          })
-        : new GraphQLError('You are signed in, but not allowed to do this.', { extensions: { code: 'FORBIDDEN' } }),
+    unauthorizedError: (_parent, { auth }) => {
+      if (auth.kind === 'anonymous') {
+        return new GraphQLError('Sign in first: this operation needs an Authorization header.', { extensions: { code: 'UNAUTHENTICATED' } });
+      }
+      if (auth.kind === 'user' && auth.registrationRequired) return new GraphQLError(MFA_REGISTRATION_MESSAGE, { extensions: { code: 'FORBIDDEN', reason: 'MFA_REGISTRATION_REQUIRED' } });
+      return new GraphQLError('You are signed in, but not allowed to do this.', { extensions: { code: 'FORBIDDEN' } });
+    },
   },
   validation: {
     // Mutations answer it as a typed InputValidationError (INVALID_INPUT); queries and subscriptions,

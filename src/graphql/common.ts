@@ -20,7 +20,7 @@ export const callerOf = (auth: Extract<Auth, { kind: 'user' }>): AdminCaller => 
 
 /** Who may read a user's own security state: the user themself, and admins of their tenant. */
 export const selfOrTenantAdmin = (user: { id: string; tenantId: string }, _args: unknown, { auth }: Context) =>
-  auth.kind === 'user' && (auth.userId === user.id || (auth.isAdmin && auth.tenantId === user.tenantId));
+  auth.kind === 'user' && (auth.userId === user.id || (auth.isAdmin && !auth.registrationRequired && auth.tenantId === user.tenantId));
 
 /** Most page sizes a connection serves at once, so no query can pull a whole directory. */
 export const PAGE_SIZE = { default: 20, max: 100 } as const;
@@ -38,3 +38,10 @@ export const DeletedRef = builder.objectRef<{ id: string }>('Deleted').implement
   description: 'Something was deleted.',
   fields: (t) => ({ id: t.exposeID('id', { description: 'The id of what was deleted; it no longer resolves.' }) }),
 });
+
+/**
+ * Said of every field some callers may not read. Such fields are nullable: a refused non-null
+ * field would null its parent up to the operation, and a mutation's caller would not learn what
+ * it changed.
+ */
+export const REFUSED_ELSEWHERE = ' Null, with a FORBIDDEN error, for any other caller (e.g. the operator reading what createTenant made).';

@@ -10,7 +10,7 @@ import {
   updatePhoneSignInPolicy,
 } from '../services/policy.js';
 import { builder } from './builder.js';
-import { callerOf, selfOrTenantAdmin, uuidSchema } from './common.js';
+import { callerOf, REFUSED_ELSEWHERE, selfOrTenantAdmin, uuidSchema } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
 import { loadByTenant, ownKey, tenantKeyOptions } from './loaders.js';
@@ -103,7 +103,8 @@ builder.objectField(UserRef, 'phoneSignInPolicy', (t) =>
   // answered as loadEffectivePolicy answers an unknown one.
   t.loadable({
     type: EffectivePolicyRef,
-    description: 'The effective passwordless phone sign-in policy of this user, readable by the user and by admins of their tenant.',
+    nullable: true,
+    description: `The effective passwordless phone sign-in policy of this user, readable by the user and by admins of their tenant.${REFUSED_ELSEWHERE}`,
     authScopes: selfOrTenantAdmin,
     load: loadByTenant(({ app }, tenantId, userIds) => loadEffectivePolicies(app.db, tenantId, userIds), USER_GONE),
     loaderOptions: tenantKeyOptions,

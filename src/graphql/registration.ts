@@ -11,7 +11,7 @@ import {
 import { type AuthenticationMethod, listAuthenticationMethods, removeAuthenticationMethod } from '../services/authenticationMethods.js';
 import { disablePhoneSignIn, enablePhoneSignIn } from '../services/phoneSignInCredential.js';
 import { builder } from './builder.js';
-import { notFound, selfOrTenantAdmin, uuidSchema } from './common.js';
+import { notFound, REFUSED_ELSEWHERE, selfOrTenantAdmin, uuidSchema } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
 import { groupedBy, loadByTenant, ownKey, tenantKeyOptions } from './loaders.js';
@@ -86,7 +86,8 @@ builder.objectField(UserRef, 'authenticationMethods', (t) =>
   // Batched: a page of users reads all their authenticators in one query.
   t.loadableList({
     type: AuthenticationMethodRef,
-    description: "The user's authenticators, oldest first. Readable by the user and by admins of the user's tenant.",
+    nullable: true,
+    description: `The user's authenticators, oldest first. Readable by the user and by admins of the user's tenant.${REFUSED_ELSEWHERE}`,
     authScopes: selfOrTenantAdmin,
     load: loadByTenant(
       async ({ app }, tenantId, userIds) => groupedBy(await listAuthenticationMethods(app, { tenantId, userIds }), (method) => method.userId),
@@ -111,11 +112,11 @@ builder.queryField('authenticatorDevice', (t) =>
 );
 
 builder.mutationField('beginAuthenticatorRegistration', (t) =>
-  t.withAuth({ user: true }).field({
+  t.withAuth({ securityInfo: true }).field({
     type: AuthenticatorRegistrationRef,
     description: describeMutation(
       'beginAuthenticatorRegistration',
-      'Start adding the authenticator app: returns a single-use activation link, valid 10 minutes, to show as a QR code.',
+      'Start adding the authenticator app: returns a single-use activation link, valid 10 minutes, to show as a QR code. Also open to an admin who must first register a second factor (SignInSuccess.registrationRequired).',
     ),
     errors: { types: COMMON_ERRORS, directResult: true },
     resolve: (_root, _args, { app, auth }) => beginAuthenticatorRegistration(app, auth),

@@ -11,7 +11,7 @@ import {
   updateTenantSettings,
 } from '../services/settings.js';
 import { builder } from './builder.js';
-import { callerOf } from './common.js';
+import { callerOf, REFUSED_ELSEWHERE } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
 import { TenantRef } from './tenants.js';
@@ -109,13 +109,15 @@ const FederatedDomainRef = builder.objectRef<typeof tenantDomains.$inferSelect>(
 builder.objectFields(TenantRef, (t) => ({
   settings: t.field({
     type: TenantSettingsRef,
-    description: 'Admin: the tenant settings.',
+    nullable: true,
+    description: `Admin: the tenant settings.${REFUSED_ELSEWHERE}`,
     authScopes: { admin: true },
     resolve: (tenant, _args, { app }) => getTenantSettings(app, tenant.id),
   }),
   federatedDomains: t.field({
     type: [FederatedDomainRef],
-    description: 'Admin: the federated domains, with their sign-in URLs.',
+    nullable: true,
+    description: `Admin: the federated domains, with their sign-in URLs.${REFUSED_ELSEWHERE}`,
     authScopes: { admin: true },
     resolve: (tenant, _args, { app }) => listFederatedDomains(app, tenant.id),
   }),

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { passwordSchema, userPrincipalNameSchema } from '../domain/names.js';
 import { ATTEMPT_STATUSES, FAILURE_REASONS, PASSWORD_REQUIRED_REASONS } from '../domain/signInAttempt.js';
 import { type AttemptView, readAttempt } from '../services/attempts.js';
+import { signOut } from '../services/auth.js';
 import { type PasswordSignInResult, signInWithPassword } from '../services/passwordSignIn.js';
 import { type BeginSignInResult, beginSignIn, cancelSignIn, completeSignIn, watchAttempt } from '../services/signIn.js';
 import type { IssuedToken } from '../services/tokens.js';
@@ -74,6 +75,11 @@ export const SignInSuccessRef = builder.objectRef<IssuedToken>('SignInSuccess').
   fields: (t) => ({
     accessToken: t.exposeString('accessToken', { description: 'ES256 JWT; send as "Authorization: Bearer <accessToken>".' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', description: 'When the access token stops being accepted.' }),
+    registrationRequired: t.boolean({
+      description:
+        'True for an admin who signed in with a password and has no authenticator: this session may only read viewer, call beginAuthenticatorRegistration and signOut; anything else is FORBIDDEN (extensions.reason MFA_REGISTRATION_REQUIRED). Register the app, then sign in again and approve on the phone.',
+      resolve: (token) => token.registrationRequired ?? false,
+    }),
   }),
 });
 
@@ -83,7 +89,7 @@ const startedFields = (what: string) =>
     description:
       what === 'PhoneSignInStarted'
         ? 'A request was sent to the user\'s phone. Show the number, follow signInAttempt, then call completeSignIn.'
-        : 'The password was right; the user\'s policy also requires approval on the phone. Show the number, follow signInAttempt, then call completeSignIn.',
+        : 'The password was right; the user\'s policy, or their admin role, also requires approval on the phone. Show the number, follow signInAttempt, then call completeSignIn.',
     isTypeOf: (value) =>
       (value as Started).type === (what === 'PhoneSignInStarted' ? 'PHONE_SIGN_IN_STARTED' : 'MFA_REQUIRED'),
     fields: (t) => ({
@@ -280,10 +286,10 @@ builder.mutationField('signInWithPassword', (t) =>
 );
 
 builder.mutationField('signOut', (t) =>
-  t.withAuth({ user: true }).boolean({
-    description: describeMutation('signOut', 'End the session of the access token used: it and every token of its session are refused from now on.'),
+  t.withAuth({ securityInfo: true }).boolean({
+    description: describeMutation('signOut', 'End the session of the access token used: it and every token of its session are refused from now on, and WebSockets signed in with it are closed (4401).'),
     resolve: async (_root, _args, { app, auth }) => {
-      await app.tokens.revoke(auth.sessionId);
+      await signOut(app, auth);
       return true;
     },
   }),

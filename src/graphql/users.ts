@@ -4,7 +4,7 @@ import { displayNameSchema, passwordSchema, userPrincipalNameSchema } from '../d
 import { resetSignInProtection } from '../services/signInProtection.js';
 import { createUser, deleteUser, getUser, getViewer, listUsers, updateUser } from '../services/users.js';
 import { builder } from './builder.js';
-import { callerOf, DeletedRef, isId, notFound, offsetPage, searchSchema, selfOrTenantAdmin, uuidSchema } from './common.js';
+import { callerOf, DeletedRef, isId, notFound, offsetPage, REFUSED_ELSEWHERE, searchSchema, selfOrTenantAdmin, uuidSchema } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS, parseQueryArgument } from './errors.js';
 
@@ -42,7 +42,8 @@ const RiskLevelEnum = builder.enumType('UserRiskLevel', {
 builder.objectFields(UserRef, (t) => ({
   riskLevel: t.field({
     type: RiskLevelEnum,
-    description: `Whether the user reported a sign-in as fraud (HIGH). Readable by the user and by admins of their tenant. Stays until an admin clears it with resetUserSignInProtection.`,
+    nullable: true,
+    description: `Whether the user reported a sign-in as fraud (HIGH). Readable by the user and by admins of their tenant.${REFUSED_ELSEWHERE} Stays until an admin clears it with resetUserSignInProtection.`,
     authScopes: selfOrTenantAdmin,
     resolve: (user) => user.riskLevel,
   }),
@@ -70,9 +71,9 @@ builder.objectFields(UserRef, (t) => ({
 }));
 
 builder.queryField('viewer', (t) =>
-  t.withAuth({ user: true }).field({
+  t.withAuth({ securityInfo: true }).field({
     type: UserRef,
-    description: 'The signed-in user: their own security info.',
+    description: 'The signed-in user: their own security info. Also open to an admin who must first register a second factor.',
     resolve: async (_root, _args, { app, auth }) => {
       const user = await getViewer(app, auth);
       // The token's session outlived the account only if it was deleted a moment ago.

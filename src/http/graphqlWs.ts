@@ -7,6 +7,7 @@ import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError } from '../services/auth.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 import { GRAPHQL_PATH, type GraphQLYoga, allowedOrigins, authenticate, requestClientIp } from './yoga.js';
+import { UserSockets } from './userSockets.js';
 
 type WsExtra = {
   socket: WebSocket;
@@ -120,13 +121,15 @@ class DeviceSockets {
 /**
  * graphql-ws on the HTTP server's port and GraphQL path, through yoga's envelop so WebSocket
  * operations get the same plugins, limits and context as HTTP. A removed or revoked device loses
- * its live connections at once, on every node (the `deviceRevoked` event reaches them all).
+ * its live connections at once, on every node (the `deviceRevoked` event reaches them all); so do
+ * users signed out, disabled, deleted or demoted, and a token's sockets when it expires (UserSockets).
  * Limits per node: message size, messages per second and operations per socket, sockets per
  * client IP (refused at the upgrade) and per device (refused at connection_init).
  */
 export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App): { close(waitMs?: number): Promise<void> } {
   const { trustedProxies, wsMaxConnectionsPerIp, wsMaxConnectionsPerDevice, wsMaxSubscriptionsPerSocket } = app.config;
   const deviceSockets = new DeviceSockets();
+  const userSockets = new UserSockets(app);
   const ipSockets = new ConnectionCounts();
   const ipOf = (request: IncomingMessage) => requestClientIp(request, trustedProxies) ?? '';
   const origins = allowedOrigins(app);
@@ -201,10 +204,12 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
           deviceSockets.add(deviceId, ctx.extra.socket);
           app.metrics.authenticatorConnected();
         }
+        if (ctx.extra.auth.kind === 'user') userSockets.add(ctx.extra.auth, ctx.extra.socket);
         return true;
       },
       onClose: (ctx) => {
         if (ctx.extra.auth?.kind === 'device' && deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket)) app.metrics.authenticatorDisconnected();
+        if (ctx.extra.auth?.kind === 'user') userSockets.remove(ctx.extra.auth, ctx.extra.socket);
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
@@ -241,6 +246,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
   return {
     close: async (waitMs = 0) => {
       await revocations.return?.();
+      await userSockets.stop();
       // Refuses new upgrades at once; the callback waits for the open sockets, which drain closes.
       const closed = new Promise<void>((resolve) => wsServer.close(() => resolve()));
       await drain(wsServer, waitMs);

@@ -17,7 +17,13 @@ export type Topics = {
   deviceRevoked: [payload: { deviceId: string }];
   /** A security alert for a tenant's admins (fraud reported, lockout). */
   securityAlert: [tenantId: string, payload: { alertId: string }];
+  /** A session ended (signed out): every node closes the sockets signed in with it. */
+  sessionRevoked: [payload: { userId: string; sessionId: string }];
+  /** A user was disabled or deleted, or lost the admin role: every node closes their sockets (on demotion, those signed in as admin). */
+  userAccessChanged: [payload: { userId: string; change: UserAccessChange }];
 };
+
+export type UserAccessChange = 'DISABLED' | 'DELETED' | 'DEMOTED';
 
 export type Events = ReturnType<typeof createPubSub<Topics>>;
 

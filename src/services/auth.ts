@@ -1,16 +1,33 @@
 import { eq } from 'drizzle-orm';
 import { users } from '../db/schema.js';
+import { mfaRegistrationRequired } from '../domain/adminMfa.js';
 import { constantTimeEqual } from '../domain/secrets.js';
 import type { App } from './app.js';
 import { type DeviceAuth, authenticateDevice } from './devices.js';
 import { InvalidTokenError, NotAnAccessTokenError } from './tokens.js';
+import { runUseCase } from './useCase.js';
 
 /** Who is calling, decided once per HTTP request or WebSocket connection. */
 export type Auth =
   | { kind: 'anonymous' }
   | { kind: 'operator' }
-  | { kind: 'user'; userId: string; tenantId: string; sessionId: string; isAdmin: boolean; amr: string[] }
+  | UserAuth
   | DeviceAuth;
+
+/**
+ * A signed-in user; `expiresAt` is their access token's, when a socket opened with it is closed.
+ * `registrationRequired`: an admin without a second factor, who may only register one.
+ */
+export type UserAuth = {
+  kind: 'user';
+  userId: string;
+  tenantId: string;
+  sessionId: string;
+  isAdmin: boolean;
+  amr: string[];
+  expiresAt: Date;
+  registrationRequired: boolean;
+};
 
 export class AuthenticationError extends Error {}
 
@@ -42,10 +59,27 @@ export async function resolveAuth(app: App, authorization: string | undefined | 
       .from(users)
       .where(eq(users.id, claims.sub));
     if (!user || user.disabled || user.tenantId !== claims.tid) throw new InvalidTokenError('the account of this token is disabled or gone');
-    return { kind: 'user', userId: claims.sub, tenantId: claims.tid, sessionId: claims.sid, isAdmin: user.isAdmin, amr: claims.amr };
+    return {
+      kind: 'user',
+      userId: claims.sub,
+      tenantId: claims.tid,
+      sessionId: claims.sid,
+      isAdmin: user.isAdmin,
+      amr: claims.amr,
+      expiresAt: new Date(claims.exp * 1000),
+      registrationRequired: mfaRegistrationRequired(user.isAdmin, claims.amr),
+    };
   } catch (error) {
     if (error instanceof NotAnAccessTokenError) throw new AuthenticationError('The bearer token is neither the operator token nor a valid access token.');
     if (error instanceof InvalidTokenError) throw new AuthenticationError(`Not signed in: ${error.message}. Sign in again.`);
     throw error;
   }
+}
+
+/** Ends the caller's session, and (after commit, on every node) the sockets signed in with it. */
+export async function signOut(app: App, auth: UserAuth): Promise<void> {
+  await runUseCase(app, async (tx, outbox) => {
+    await app.tokens.revoke(auth.sessionId, tx);
+    outbox.sessionRevoked(auth.userId, auth.sessionId);
+  });
 }

@@ -1,6 +1,7 @@
 import { and, eq, isNull, lte, or } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { tenantDomains, users } from '../db/schema.js';
+import { mfaRegistrationRequired } from '../domain/adminMfa.js';
 import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
 import type { RefusalReason, SignInLogReason } from '../domain/signInAttempt.js';
@@ -38,7 +39,9 @@ const MFA_UNAVAILABLE: Partial<Record<RefusalReason, string>> = {
  * lock), a correct one clears it. A federated domain is sent to its identity provider. A user
  * whose effective policy mode is PUSH gets the number-matching push as a second factor
  * (MfaRequired) on every registered authenticator device — such users cannot hold a phone
- * sign-in credential, so the device key answers it — redeemed with completeSignIn.
+ * sign-in credential, so the device key answers it — redeemed with completeSignIn. So does every
+ * admin with an authenticator (a second factor is mandatory for admins); an admin with none gets
+ * a session that may only register one (Entra's registration interrupt).
  */
 export async function signInWithPassword(
   app: App,
@@ -104,14 +107,17 @@ export async function signInWithPassword(
   if (!cleared) return refuse('PASSWORD_LOCKED_OUT');
 
   const policy = await loadEffectivePolicy(app.db, user.id);
-  if (policy.allowed && policy.mode === 'PUSH') {
+  // Admins need a second factor whatever the policy says (mfaRegistrationRequired).
+  const mandatory = user.isAdmin;
+  if (mandatory || (policy.allowed && policy.mode === 'PUSH')) {
     const settings = await loadTenantSettings(app.db, user.tenantId);
     const mfa = await runUseCase(app, async (tx, outbox) => {
       // The row lock serialises this with beginSignIn and other password sign-ins of the user.
       const [locked] = await tx.select().from(users).where(eq(users.id, user.id)).for('update');
-      const refusal = await pushRefusal(tx, locked!, settings, 'PUSH_MFA', now);
+      const refusal = await pushRefusal(tx, locked!, settings, 'PUSH_MFA', now, mandatory);
       // No device to push to (or pushes turned off for the tenant): the password alone signs the
-      // user in. The policy enables phone methods; it does not mandate a second factor.
+      // user in. The policy enables phone methods; it does not mandate a second factor. An admin
+      // with no device gets a session that may only register one (registrationRequired).
       if (refusal === 'NO_DEVICE' || refusal === 'PUSH_NOT_ALLOWED') return null;
       if (refusal) return { refusal };
       const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked!, settings, context: input, location: location ?? UNKNOWN_LOCATION, now });
@@ -126,7 +132,8 @@ export async function signInWithPassword(
   }
 
   return runUseCase(app, async (tx, outbox) => {
-    const token = await app.tokens.issue(tx, { tenantId: user.tenantId, userId: user.id, amr: ['pwd'] });
+    const amr = ['pwd'];
+    const token = await app.tokens.issue(tx, { tenantId: user.tenantId, userId: user.id, amr });
     await writeSignInLog(tx, {
       tenantId: user.tenantId,
       userId: user.id,
@@ -139,6 +146,6 @@ export async function signInWithPassword(
       at: now,
     }, outbox);
     await audit(tx, { tenantId: user.tenantId, actor: { type: 'USER', id: user.id }, action: 'signIn.password', targetType: 'USER', targetId: user.id });
-    return { type: 'SIGNED_IN' as const, ...token };
+    return { type: 'SIGNED_IN' as const, ...token, registrationRequired: mfaRegistrationRequired(user.isAdmin, amr) };
   });
 }

@@ -38,13 +38,18 @@ const LOCK_COLUMNS: Record<Lock, { read(user: UserRow): FailureState; write(stat
 /** The columns that clear a lock and its counter, as a success does. */
 export const clearedLock = (lock: Lock) => LOCK_COLUMNS[lock].write(afterSuccess());
 
-/** Why not to push to this user now, or null: the policy, the credential and the anti-fatigue limits. */
+/**
+ * Why not to push to this user now, or null: the policy, the credential and the anti-fatigue
+ * limits. `mandatory` (an admin's second factor) pushes whatever the policy and the tenant's push
+ * setting say; the anti-fatigue limits still hold.
+ */
 export async function pushRefusal(
   tx: Executor,
   user: UserRow,
   settings: TenantSettings,
   kind: AttemptKind,
   now: Date,
+  mandatory = false,
 ): Promise<RefusalReason | null> {
   const policy = await loadEffectivePolicy(tx, user.id);
   const [pending] = await tx
@@ -65,8 +70,8 @@ export async function pushRefusal(
     kind,
     userFound: true,
     disabled: user.disabled,
-    pushAllowedByTenant: settings.pushNotificationsAllowed,
-    policyAllows: kind === 'PHONE_SIGN_IN' ? allowsPhoneSignIn(policy) : allowsPushMfa(policy),
+    pushAllowedByTenant: mandatory || settings.pushNotificationsAllowed,
+    policyAllows: mandatory || (kind === 'PHONE_SIGN_IN' ? allowsPhoneSignIn(policy) : allowsPushMfa(policy)),
     hasLiveCredential: (await liveCredentials(tx, { userId: user.id })).length > 0,
     hasLiveDevice: (await liveDeviceIds(tx, user.id)).length > 0,
     lockedUntil: user.lockedUntil,

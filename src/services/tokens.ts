@@ -22,12 +22,15 @@ export interface AccessTokenClaims extends JWTPayload {
   tid: string;
   sid: string;
   amr: string[];
+  exp: number;
 }
 
 export interface IssuedToken {
   accessToken: string;
   expiresAt: Date;
   sessionId: string;
+  /** The session may only register a second factor (an admin signed in with a password alone). */
+  registrationRequired?: boolean;
 }
 
 export class InvalidTokenError extends Error {}
@@ -146,9 +149,9 @@ export class TokenService {
       if (error instanceof joseErrors.JOSEError || error instanceof InvalidTokenError) throw new NotAnAccessTokenError('the access token is not valid');
       throw error;
     }
-    const { sub, tid, sid, amr } = payload;
-    if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || !Array.isArray(amr)) {
-      throw new NotAnAccessTokenError('the access token lacks sub, tid, sid or amr');
+    const { sub, tid, sid, amr, exp } = payload;
+    if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || !Array.isArray(amr) || typeof exp !== 'number') {
+      throw new NotAnAccessTokenError('the access token lacks sub, tid, sid, amr or exp');
     }
     const [session] = await this.db
       .select({ id: sessions.id })
@@ -159,7 +162,7 @@ export class TokenService {
   }
 
   /** Ends a session: every token issued for it is refused from now on. */
-  async revoke(sessionId: string): Promise<void> {
-    await this.db.update(sessions).set({ revokedAt: this.clock.now() }).where(eq(sessions.id, sessionId));
+  async revoke(sessionId: string, tx: Executor = this.db): Promise<void> {
+    await tx.update(sessions).set({ revokedAt: this.clock.now() }).where(eq(sessions.id, sessionId));
   }
 }

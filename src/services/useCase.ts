@@ -1,4 +1,5 @@
 import type { Executor } from '../db/client.js';
+import type { UserAccessChange } from '../realtime/events.js';
 import type { AttemptStatus, SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { stopIfCallerGone } from './caller.js';
@@ -10,6 +11,8 @@ export class Outbox implements SignInsEnded {
   private readonly challenges: Array<{ userId: string; challengeId: string }> = [];
   private readonly alerts: Array<{ tenantId: string; alertId: string }> = [];
   private readonly revokedDevices: string[] = [];
+  private readonly revokedSessions: Array<{ userId: string; sessionId: string }> = [];
+  private readonly accessChanges: Array<{ userId: string; change: UserAccessChange }> = [];
   private readonly endedSignIns: Array<[SignInMethod, SignInLogStatus]> = [];
 
   attemptChanged(attemptId: string, status: AttemptStatus) {
@@ -25,6 +28,14 @@ export class Outbox implements SignInsEnded {
   deviceRevoked(deviceId: string) {
     this.revokedDevices.push(deviceId);
   }
+  /** The session ended: sockets signed in with it are closed. */
+  sessionRevoked(userId: string, sessionId: string) {
+    this.revokedSessions.push({ userId, sessionId });
+  }
+  /** The user lost access (or the admin role): their sockets are closed. */
+  userAccessChanged(userId: string, change: UserAccessChange) {
+    this.accessChanges.push({ userId, change });
+  }
   signInEnded(method: SignInMethod, status: SignInLogStatus) {
     this.endedSignIns.push([method, status]);
   }
@@ -33,6 +44,8 @@ export class Outbox implements SignInsEnded {
     for (const { userId, challengeId } of this.challenges) app.events.publish('userChallenge', userId, { challengeId });
     for (const { tenantId, alertId } of this.alerts) app.events.publish('securityAlert', tenantId, { alertId });
     for (const deviceId of this.revokedDevices) app.events.publish('deviceRevoked', { deviceId });
+    for (const revoked of this.revokedSessions) app.events.publish('sessionRevoked', revoked);
+    for (const changed of this.accessChanges) app.events.publish('userAccessChanged', changed);
     for (const [method, status] of this.endedSignIns) app.metrics.signInEnded(method, status);
   }
 }

@@ -88,7 +88,8 @@ export interface UpdateUserInput {
 }
 
 /**
- * Changes a user. Disabling ends their sessions and live device connections; the last enabled
+ * Changes a user. Disabling ends their sessions and live connections, demoting closes the
+ * connections they opened as admin (live subscriptions were authorised once); the last enabled
  * admin can be neither demoted nor disabled, so a tenant always keeps someone who can run it.
  */
 export async function updateUser(app: App, caller: AdminCaller, input: UpdateUserInput) {
@@ -112,6 +113,9 @@ export async function updateUser(app: App, caller: AdminCaller, input: UpdateUse
     if (disabled && !before.disabled) {
       await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, before.id), isNull(sessions.revokedAt)));
       for (const deviceId of await liveDeviceIds(tx, before.id)) outbox.deviceRevoked(deviceId);
+      outbox.userAccessChanged(before.id, 'DISABLED');
+    } else if (before.isAdmin && !isAdmin) {
+      outbox.userAccessChanged(before.id, 'DEMOTED');
     }
     await auditByUser(tx, caller, {
       action: 'user.update',
@@ -134,6 +138,7 @@ export async function deleteUser(app: App, caller: AdminCaller, userId: string) 
       throw new DomainError('LAST_ADMIN', LAST_ADMIN_MESSAGE, 'id');
     }
     for (const deviceId of await liveDeviceIds(tx, user.id)) outbox.deviceRevoked(deviceId);
+    outbox.userAccessChanged(user.id, 'DELETED');
     await removeUserFromPolicy(tx, caller, user.id);
     await tx.delete(users).where(eq(users.id, user.id));
     await auditByUser(tx, caller, { action: 'user.delete', targetType: 'USER', targetId: user.id, before: userSnapshot(user) });
