@@ -15,7 +15,7 @@ import { createEventBus, type EventBus } from './realtime/events.js';
 import type { App } from './services/app.js';
 import { openGeoIpDatabase } from './services/geo.js';
 import { ImportedKeyCache } from './services/keyCache.js';
-import { LIVE_RESYNC_MS, everyMs } from './services/live.js';
+import { startLiveHub } from './services/liveHub.js';
 import { housekeepingLeadership, housekeepingPeriod, runMaintenance } from './services/maintenance.js';
 import { systemClock } from './services/system.js';
 import { TokenService } from './services/tokens.js';
@@ -28,8 +28,6 @@ export interface ServerOptions {
    * (null: never; most tests turn it off and call runMaintenance()).
    */
   maintenanceIntervalMs?: number | null;
-  /** How often live subscriptions re-read the database (default LIVE_RESYNC_MS); tests shorten it. */
-  liveResyncMs?: number;
   /** Real-time waiting (default setTimeout); tests record it instead of waiting. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -81,9 +79,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       tokens,
       importedKeys: new ImportedKeyCache(),
-      liveResync: everyMs(options.liveResyncMs ?? LIVE_RESYNC_MS),
+      // Set just below: the hub reads through the app it belongs to.
+      live: undefined as never,
       sleep: options.sleep ?? ((ms) => delay(ms)),
     };
+    app.live = startLiveHub(app, bus, logger);
     const db = database;
 
     const yoga = createGraphQLYoga(app);
@@ -115,6 +115,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         if (timer) clearInterval(timer);
         await leadership?.release();
         await graphqlWs.close();
+        await app.live.close();
         httpServer.closeAllConnections();
         await new Promise<void>((resolve) => httpServer.close(() => resolve()));
         await bus?.close();

@@ -43,7 +43,7 @@ const bearer = (auth?: string) => (auth === undefined ? undefined : /^(Bearer|De
  * database on the Postgres of DATABASE_URL (dropped afterwards). REDIS_URL is used when set.
  * With `nodeOf`, another API node on the same Postgres database, clock and operator token.
  */
-export async function startTestServer(env: Record<string, string> = {}, options: { nodeOf?: TestServer; server?: Pick<ServerOptions, 'liveResyncMs' | 'sleep' | 'maintenanceIntervalMs'> } = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: { nodeOf?: TestServer; server?: Pick<ServerOptions, 'sleep' | 'maintenanceIntervalMs'> } = {}): Promise<TestServer> {
   const operatorToken = options.nodeOf?.operatorToken ?? randomBytes(32).toString('hex');
   const clock = options.nodeOf?.clock ?? new ManualClock();
   let databaseUrl = options.nodeOf?.databaseUrl;
