@@ -33,11 +33,14 @@ describe('live delivery per node', () => {
     for (let i = 0; i < 3; i++) phones.push(await registerPhone(t, several.user.token));
     // Replay on subscribe: a challenge begun before the phones listen reaches them all.
     const earlier = await started(t, several.user.userPrincipalName);
+    const earlierAlone = await started(t, single.user.userPrincipalName);
     const feeds = await Promise.all(phones.map((phone) => watchChallenges(t, phone)));
     for (const feed of feeds) expect(idOf(await feed.next())).toBe(earlier.attemptId);
     const alone = await watchChallenges(t, single.phone);
+    expect(idOf(await alone.next())).toBe(earlierAlone.attemptId);
     await subscribed(t, 5);
     await cancel(t, earlier);
+    await cancel(t, earlierAlone);
 
     const pushTo = async (user: { userPrincipalName: string }, to: Array<{ next(): Promise<unknown> }>) => {
       const attempt = await started(t, user.userPrincipalName);
@@ -51,15 +54,17 @@ describe('live delivery per node', () => {
 
   it('reads nothing for idle subscriptions, however long they stay open', async () => {
     const users = await Promise.all([1, 2, 3].map(() => phoneUser(t)));
+    const begun = await Promise.all(users.map(({ user }) => started(t, user.userPrincipalName)));
     const feeds = await Promise.all(users.map(({ phone }) => watchChallenges(t, phone)));
-    // The feeds subscribe on their first read; the test waits on them below.
-    const firsts = feeds.map((feed) => feed.next());
+    // Each subscription has made its one replay read once its pending challenge arrived.
+    for (const [i, feed] of feeds.entries()) expect(idOf(await feed.next())).toBe(begun[i]!.attemptId);
     await subscribed(t, 3);
     // Longer than the 5 s re-read period that every subscription used to have.
     const idle = await countingSelects(t, () => new Promise((resolve) => setTimeout(resolve, 6_000)));
     expect(idle).toBe(0);
+    await cancel(t, begun[0]!);
     const attempt = await started(t, users[0]!.user.userPrincipalName);
-    expect(idOf(await firsts[0])).toBe(attempt.attemptId);
+    expect(idOf(await feeds[0]!.next())).toBe(attempt.attemptId);
     await Promise.all(feeds.map((feed) => feed.close()));
   }, 30_000);
 });
