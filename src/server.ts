@@ -17,9 +17,9 @@ import { createEventBus, type EventBus } from './realtime/events.js';
 import type { App } from './services/app.js';
 import { openGeoIpDatabase } from './services/geo.js';
 import { ImportedKeyCache } from './services/keyCache.js';
-import { LIVE_RESYNC_MS, everyMs } from './services/live.js';
 import { RateLimits } from './services/rateLimits.js';
 import { RefusalAudit } from './services/refusalAudit.js';
+import { startLiveHub } from './services/liveHub.js';
 import { housekeepingLeadership, housekeepingPeriod, runMaintenance } from './services/maintenance.js';
 import { systemClock } from './services/system.js';
 import { TokenService } from './services/tokens.js';
@@ -32,8 +32,6 @@ export interface ServerOptions {
    * (null: never; most tests turn it off and call runMaintenance()).
    */
   maintenanceIntervalMs?: number | null;
-  /** How often live subscriptions re-read the database (default LIVE_RESYNC_MS); tests shorten it. */
-  liveResyncMs?: number;
   /** Real-time waiting (default setTimeout); tests record it instead of waiting. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -99,11 +97,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       tokens,
       importedKeys: new ImportedKeyCache(),
-      liveResync: everyMs(options.liveResyncMs ?? LIVE_RESYNC_MS),
       rateLimits: RateLimits.create(config.rateLimits, issuer, config.redisUrl, logger),
       refusalAudit: new RefusalAudit(database.db, clock),
+      // Set just below: the hub reads through the app it belongs to.
+      live: undefined as never,
       sleep: options.sleep ?? ((ms) => delay(ms)),
     };
+    app.live = startLiveHub(app, bus, logger);
     const db = database;
 
     const yoga = createGraphQLYoga(app);
@@ -136,6 +136,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       // rather than after the slowest request here.
       const requests = drain.waitForRequests(left()).then((done) => done || logger.warn('shutdown grace period over: cutting requests still in flight'));
       await Promise.all([requests, graphqlWs.close(left())]);
+      await app.live.close();
       httpServer.closeAllConnections();
       await closed;
       await bus?.close();

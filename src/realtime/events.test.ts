@@ -11,9 +11,9 @@ describe('the Redis event bus', () => {
     // Nothing listens on port 1: every command fails once ioredis stops retrying it.
     const bus = createEventBus('redis://127.0.0.1:1', logger);
     try {
-      const subscription = bus.events.subscribe('userChallenge', 'user-1')[Symbol.asyncIterator]();
+      const subscription = bus.events.subscribe('userChallenge')[Symbol.asyncIterator]();
       void subscription.next();
-      bus.events.publish('userChallenge', 'user-1', { challengeId: 'c-1' });
+      bus.events.publish('userChallenge', { userId: 'user-1', challengeId: 'c-1' });
       await expect.poll(() => lines.map((l) => l.msg), { timeout: 10_000 }).toEqual(expect.arrayContaining(['redis publish failed', 'redis subscribe failed']));
       await subscription.return?.();
     } finally {

@@ -5,18 +5,19 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 /**
- * Every live topic, with its payload. Payloads carry ids and statuses only: never tokens,
+ * Every live topic, with its payload. Each topic is one channel with the key in the payload: a
+ * node subscribes once per topic (services/liveHub.ts), not once per subscriber. Payloads carry ids and statuses only: never tokens,
  * attempt secrets, numbers or keys, because with REDIS_URL they cross the network.
  */
 export type Topics = {
   /** A sign-in attempt changed status; the browser re-reads it. */
-  signInAttemptChanged: [attemptId: string, payload: { attemptId: string; status: string }];
+  signInAttemptChanged: [payload: { attemptId: string; status: string }];
   /** A challenge is pending for this user; their authenticators re-read it from the database. */
-  userChallenge: [userId: string, payload: { challengeId: string }];
+  userChallenge: [payload: { userId: string; challengeId: string }];
   /** A device was removed or revoked; its open subscriptions are closed. */
   deviceRevoked: [payload: { deviceId: string }];
   /** A security alert for a tenant's admins (fraud reported, lockout). */
-  securityAlert: [tenantId: string, payload: { alertId: string }];
+  securityAlert: [payload: { tenantId: string; alertId: string }];
   /** A session ended (signed out): every node closes the sockets signed in with it. */
   sessionRevoked: [payload: { userId: string; sessionId: string }];
   /** A user was disabled or deleted, or lost the admin role: every node closes their sockets (on demotion, those signed in as admin). */
@@ -31,6 +32,12 @@ export interface EventBus {
   events: Events;
   /** False while Redis is unreachable: live events are lost meanwhile (metrics read this). */
   connected(): boolean;
+  /**
+   * Calls `listener` each time the transport is (re)connected and subscribed again, after which no
+   * event is lost until it drops: whoever follows events re-reads what it may have missed.
+   * Returns the function that stops the calls.
+   */
+  onResume(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -40,7 +47,7 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
     // One listener per open subscription: a busy topic legitimately has many, so no leak warning.
     const eventTarget = new EventTarget();
     setMaxListeners(0, eventTarget);
-    return { events: createPubSub<Topics>({ eventTarget }), connected: () => true, close: async () => {} };
+    return { events: createPubSub<Topics>({ eventTarget }), connected: () => true, onResume: () => () => {}, close: async () => {} };
   }
   const publishClient = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   // No ready check on the subscriber: after a reconnect it is in subscriber mode, where INFO is refused.
@@ -59,8 +66,22 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
       unsubscribe: (topic: string) => subscribeClient.unsubscribe(topic).catch(logged('unsubscribe')),
     } as unknown as Redis,
   });
+  const resumeListeners = new Set<() => void>();
+  // ioredis says 'ready' just before it re-sends SUBSCRIBE; a PING sent after it is answered after
+  // the subscriptions took effect (one connection answers in order), so from then on nothing is lost.
+  subscribeClient.on('ready', () =>
+    setImmediate(() =>
+      subscribeClient.ping().then(() => {
+        for (const listener of resumeListeners) listener();
+      }, logged('ping')),
+    ),
+  );
   return {
     events: createPubSub<Topics>({ eventTarget }),
+    onResume: (listener) => {
+      resumeListeners.add(listener);
+      return () => resumeListeners.delete(listener);
+    },
     connected: () => publishClient.status === 'ready' && subscribeClient.status === 'ready',
     close: async () => {
       publishClient.disconnect();

@@ -5,9 +5,9 @@ import type { Clock } from '../domain/clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Events } from '../realtime/events.js';
 import type { ImportedKeyCache } from './keyCache.js';
-import type { Ticker } from './live.js';
 import type { RateLimits } from './rateLimits.js';
 import type { RefusalAudit } from './refusalAudit.js';
+import type { LiveHub } from './liveHub.js';
 import type { TokenService } from './tokens.js';
 
 /** What every use case may reach: built once per server and shared by all requests. */
@@ -24,12 +24,12 @@ export interface App {
   tokens: TokenService;
   /** Registered device and credential keys, imported once and kept for later signed messages. */
   importedKeys: ImportedKeyCache;
-  /** When live subscriptions re-read their state from the database (see live.ts). */
-  liveResync: Ticker;
   /** Rate limits per client IP and account, shared by every node through Redis when configured. */
   rateLimits: RateLimits;
   /** Audits repeated refusals of one source as one row a window, with a count. */
   refusalAudit: RefusalAudit;
+  /** This node's live subscriptions (see liveHub.ts). */
+  live: LiveHub;
   /** Waits in real time (the clock above may be a test's hand-moved one); see beginSignIn's answer floor. */
   sleep(ms: number): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { and, asc, eq, exists, gt, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
-import { devices, signInAttempts, users } from '../db/schema.js';
+import { devices, phoneSignInCredentials, signInAttempts, users } from '../db/schema.js';
 import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/signedMessages/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
 import type { TenantSettings } from '../domain/settings.js';
@@ -12,7 +12,6 @@ import type { App } from './app.js';
 import { type Attempt, type AttemptView, attemptView, auditOutcome, expireAttempts, transition } from './attempts.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
 import type { DeviceAuth } from './devices.js';
-import { replayThenFollow } from './live.js';
 import { liveCredentials } from './phoneSignInCredential.js';
 import { loadTenantSettings } from './policy.js';
 import { updateSignInLog } from './signInLogs.js';
@@ -51,60 +50,80 @@ function challengeView(attempt: Attempt, userPrincipalName: string, settings: Te
 }
 
 /**
- * The kinds of challenge this device may see and answer now (RESPONSE_KEYS): push MFA while it
- * is registered to the user and not revoked, passwordless sign-in only while it also holds a
- * live phone sign-in credential. Re-read on every delivery: a removal takes effect at once.
+ * The kinds of challenge each of these devices may see and answer now (RESPONSE_KEYS): push MFA
+ * while it is registered to its user and not revoked, passwordless sign-in only while it also
+ * holds a live phone sign-in credential (as liveCredentials defines it). Re-read on every
+ * delivery, for all of a node's devices in one query: a removal takes effect at once.
  */
-async function visibleKinds(db: Executor, auth: DeviceAuth): Promise<AttemptKind[]> {
-  const [device] = await db
-    .select({ hasCredential: exists(liveCredentials(db, { userId: auth.userId, deviceId: auth.deviceId })).mapWith(Boolean) })
+async function visibleKinds(db: Executor, deviceIds: string[]): Promise<Map<string, { userId: string; kinds: AttemptKind[] }>> {
+  const rows = await db
+    .select({
+      id: devices.id,
+      userId: devices.userId,
+      hasCredential: exists(
+        db
+          .select({ id: phoneSignInCredentials.id })
+          .from(phoneSignInCredentials)
+          .where(and(eq(phoneSignInCredentials.deviceId, devices.id), eq(phoneSignInCredentials.userId, devices.userId), isNull(phoneSignInCredentials.revokedAt))),
+      ).mapWith(Boolean),
+    })
     .from(devices)
-    .where(and(eq(devices.id, auth.deviceId), eq(devices.userId, auth.userId), isNull(devices.revokedAt)));
-  if (!device) return [];
-  const keys: ResponseKey[] = device.hasCredential ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
-  return (Object.keys(RESPONSE_KEYS) as AttemptKind[]).filter((kind) => RESPONSE_KEYS[kind].some((key) => keys.includes(key)));
+    .where(and(inArray(devices.id, deviceIds), isNull(devices.revokedAt)));
+  return new Map(
+    rows.map((device) => {
+      const keys: ResponseKey[] = device.hasCredential ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
+      const kinds = (Object.keys(RESPONSE_KEYS) as AttemptKind[]).filter((kind) => RESPONSE_KEYS[kind].some((key) => keys.includes(key)));
+      return [device.id, { userId: device.userId, kinds }];
+    }),
+  );
 }
 
-/** Pending, unexpired challenges of the device's user that this device may see (visibleKinds). */
-async function pendingFor(app: App, auth: DeviceAuth): Promise<ChallengeView[]> {
-  const kinds = await visibleKinds(app.db, auth);
-  if (kinds.length === 0) return [];
+/**
+ * Pending, unexpired challenges of several users, for each of the devices given (each sees what
+ * visibleKinds allows): three statements whatever the number of users and devices.
+ */
+export async function pendingForDevices(app: App, userIds: string[], devicesOf: (userId: string) => DeviceAuth[]): Promise<Map<string, Map<DeviceAuth, ChallengeView[]>>> {
+  const result = new Map<string, Map<DeviceAuth, ChallengeView[]>>();
+  const auths = userIds.flatMap(devicesOf);
+  if (auths.length === 0) return result;
+  const visible = await visibleKinds(app.db, [...new Set(auths.map((a) => a.deviceId))]);
+  const seen = (auth: DeviceAuth) => (visible.get(auth.deviceId)?.userId === auth.userId ? visible.get(auth.deviceId)!.kinds : []);
+  const watched = userIds.filter((userId) => devicesOf(userId).some((auth) => seen(auth).length > 0));
+  if (watched.length === 0) return result;
   const rows = await app.db
-    .select({ attempt: signInAttempts, userPrincipalName: users.userPrincipalName })
+    .select({ attempt: signInAttempts, userPrincipalName: users.userPrincipalName, tenantId: users.tenantId })
     .from(signInAttempts)
     .innerJoin(users, eq(users.id, signInAttempts.userId))
-    .where(
-      and(
-        eq(signInAttempts.userId, auth.userId),
-        eq(signInAttempts.status, 'PENDING'),
-        gt(signInAttempts.expiresAt, app.clock.now()),
-        inArray(signInAttempts.kind, kinds),
-      ),
-    )
+    .where(and(inArray(signInAttempts.userId, watched), eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, app.clock.now())))
     .orderBy(asc(signInAttempts.createdAt));
-  if (rows.length === 0) return [];
-  const settings = await loadTenantSettings(app.db, auth.tenantId);
-  return rows.map((r) => challengeView(r.attempt, r.userPrincipalName, settings));
+  const settings = new Map<string, TenantSettings>();
+  for (const tenantId of new Set(rows.map((r) => r.tenantId))) settings.set(tenantId, await loadTenantSettings(app.db, tenantId));
+  for (const userId of watched) {
+    const mine = rows.filter((r) => r.attempt.userId === userId);
+    const forDevice = new Map<DeviceAuth, ChallengeView[]>();
+    for (const auth of devicesOf(userId)) {
+      const kinds = seen(auth);
+      forDevice.set(auth, mine.filter((r) => kinds.includes(r.attempt.kind)).map((r) => challengeView(r.attempt, r.userPrincipalName, settings.get(r.tenantId)!)));
+    }
+    result.set(userId, forDevice);
+  }
+  return result;
 }
 
 /** For apps that poll: every challenge waiting for this device's user. */
-export const pendingChallenges = (app: App, auth: DeviceAuth) => pendingFor(app, auth);
+export async function pendingChallenges(app: App, auth: DeviceAuth): Promise<ChallengeView[]> {
+  return (await pendingForDevices(app, [auth.userId], () => [auth])).get(auth.userId)?.get(auth) ?? [];
+}
 
 /**
- * Every pending challenge from the database, then each new one as it is pushed or found by a
- * periodic re-read, re-checked each time (visibleKinds). A challenge is sent once per
- * subscription; a new subscription sends the pending ones again. Events carry only an id, which
- * is not trusted: every delivery is a fresh read of what this device may see.
+ * Every pending challenge from the database, then each new one as it is pushed (or found again
+ * after the event transport was away), re-checked each time (visibleKinds). A challenge is sent
+ * once per subscription; a new subscription sends the pending ones again. Events carry only a user
+ * id, which is not trusted: every delivery is a fresh read of what this device may see, one read
+ * per node for all of that user's local devices (the hub in live.ts).
  */
 export function watchChallenges(app: App, auth: DeviceAuth): AsyncIterable<ChallengeView> {
-  const pending = () => pendingFor(app, auth);
-  return replayThenFollow({
-    live: app.events.subscribe('userChallenge', auth.userId),
-    replay: pending,
-    follow: pending,
-    key: (challenge) => challenge.id,
-    resync: app.liveResync,
-  });
+  return app.live.challenges.subscribe(auth.userId, auth);
 }
 
 const RESPONSE_ERRORS: Record<SignedMessageErrorCode, ErrorCode> = {

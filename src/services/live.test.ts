@@ -1,87 +1,85 @@
-import { Repeater } from 'graphql-yoga';
-import { describe, expect, it, vi } from 'vitest';
-import { type Ticker, replayThenFollow } from './live.js';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { LiveStream, LiveTopic } from './live.js';
 
-/** Re-read ticks fired by the test, and whether the stream let go of its timer. */
-function handTicker() {
-  const waiting: Array<() => void> = [];
-  let aborted = false;
-  const ticker: Ticker = (signal) =>
-    new Promise<void>((resolve, reject) => {
-      waiting.push(resolve);
-      signal.addEventListener('abort', () => {
-        aborted = true;
-        reject(signal.reason);
+const logger = pino({ level: 'silent' });
+
+/** A read the test answers by hand, recording which keys each call asked for. */
+function handRead() {
+  const calls: Array<{ keys: string[]; answer: (items: Record<string, string[]>) => void }> = [];
+  const read = (keys: string[], subscribersOf: (key: string) => object[]) =>
+    new Promise<Map<string, Map<object, string[]>>>((resolve) => {
+      calls.push({
+        keys,
+        answer: (items) => resolve(new Map(keys.map((key) => [key, new Map(subscribersOf(key).map((s) => [s, items[key] ?? []]))]))),
       });
     });
-  return { ticker, fire: () => waiting.shift()?.(), waiting: () => waiting.length, aborted: () => aborted };
+  return { read, calls };
 }
 
-/** A live event source the test publishes to by hand. */
-function handEvents() {
-  let publish: (event: string) => Promise<unknown> = async () => {};
-  const live = new Repeater<string>(async (push, stop) => {
-    publish = push;
-    await stop;
-  });
-  return { live, publish: (event: string) => publish(event) };
-}
+const take = async (stream: AsyncIterator<string>, n: number) => {
+  const items: string[] = [];
+  for (let i = 0; i < n; i++) items.push((await stream.next()).value);
+  return items;
+};
 
-describe('replayThenFollow', () => {
-  it('re-reads on every tick, sends a status only when it changes, and ends on the last one', async () => {
-    const state = { status: 'PENDING' };
-    let reads = 0;
-    const read = async () => {
-      reads++;
-      return [{ ...state }];
-    };
-    const ticks = handTicker();
-    const events = handEvents();
-    const stream = replayThenFollow({
-      live: events.live,
-      replay: read,
-      follow: read,
-      key: (item) => item.status,
-      isLast: (item) => item.status === 'COMPLETED',
-      resync: ticks.ticker,
-    })[Symbol.asyncIterator]();
-
-    expect(await stream.next()).toEqual({ done: false, value: { status: 'PENDING' } });
-    // The client waits for the next item (the stream reads only while someone is listening).
-    const next = stream.next();
-    await vi.waitFor(() => expect(ticks.waiting()).toBe(1));
-    ticks.fire();
-    await vi.waitFor(() => expect(reads).toBe(2));
-    await vi.waitFor(() => expect(ticks.waiting()).toBe(1));
-    ticks.fire();
-    await vi.waitFor(() => expect(reads).toBe(3));
-    // Nothing was published: the change is found by the next re-read, and it is the next item.
-    state.status = 'APPROVED';
-    await vi.waitFor(() => expect(ticks.waiting()).toBe(1));
-    ticks.fire();
-    expect(await next).toEqual({ done: false, value: { status: 'APPROVED' } });
-    state.status = 'COMPLETED';
-    void events.publish('changed');
-    expect(await stream.next()).toEqual({ done: false, value: { status: 'COMPLETED' } });
-    expect(await stream.next()).toEqual({ done: true, value: undefined });
-    expect(ticks.aborted()).toBe(true);
+describe('LiveStream', () => {
+  it('sends each key once, ends after the last item, and tells its owner once', async () => {
+    let ended = 0;
+    const stream = new LiveStream<string>((s) => s, (s) => s === 'DONE', () => ended++);
+    const first = stream.next();
+    stream.push(['a', 'a', 'b']);
+    stream.push(['b', 'DONE', 'c']);
+    expect(await first).toEqual({ value: 'a', done: false });
+    expect(await take(stream, 2)).toEqual(['b', 'DONE']);
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+    await stream.return();
+    expect(ended).toBe(1);
   });
 
-  it('never re-reads without a ticker, and lets go of its timer when the client leaves', async () => {
-    let reads = 0;
-    const events = handEvents();
-    const ticks = handTicker();
-    const stream = replayThenFollow({
-      live: events.live,
-      replay: async () => [`read ${++reads}`],
-      follow: async (event: string) => [event],
-      key: (item) => item,
-      resync: ticks.ticker,
-    })[Symbol.asyncIterator]();
-    expect((await stream.next()).value).toBe('read 1');
-    void events.publish('event');
-    expect((await stream.next()).value).toBe('event');
-    await stream.return?.();
-    expect(ticks.aborted()).toBe(true);
+  it('rejects a waiting reader with the error it fails with', async () => {
+    const stream = new LiveStream<string>((s) => s, undefined, () => {});
+    const waiting = stream.next();
+    stream.fail(new Error('database away'));
+    await expect(waiting).rejects.toThrow('database away');
+    expect(await stream.next()).toEqual({ value: undefined, done: true });
+  });
+});
+
+describe('LiveTopic', () => {
+  it('reads once per key for all its subscribers, and once more for events during a read', async () => {
+    const { read, calls } = handRead();
+    const topic = new LiveTopic<object, string>({ name: 't', logger, read, key: (s) => s });
+    const one = topic.subscribe('user-1', {});
+    const two = topic.subscribe('user-1', {});
+    // The second subscriber came during the first read: one more read follows, for both.
+    expect(calls.map((c) => c.keys)).toEqual([['user-1']]);
+    topic.changed('user-1');
+    topic.changed('user-1');
+    topic.changed('user-2');
+    calls[0]!.answer({ 'user-1': ['c-1'] });
+    await expect.poll(() => calls.length).toBe(2);
+    calls[1]!.answer({ 'user-1': ['c-1', 'c-2'] });
+    expect(await take(one, 2)).toEqual(['c-1', 'c-2']);
+    expect(await take(two, 2)).toEqual(['c-1', 'c-2']);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('catches up every local key in one read, and forgets ended subscribers', async () => {
+    const { read, calls } = handRead();
+    const topic = new LiveTopic<object, string>({ name: 't', logger, read, key: (s) => s });
+    const a = topic.subscribe('a', {});
+    const b = topic.subscribe('b', {});
+    const gone = topic.subscribe('gone', {});
+    for (const call of calls.splice(0)) call.answer({});
+    await gone.return();
+    await expect.poll(() => topic.size()).toBe(2);
+    const caughtUp = topic.catchUp();
+    await expect.poll(() => calls.length).toBe(1);
+    expect(calls[0]!.keys).toEqual(['a', 'b']);
+    calls[0]!.answer({ a: ['x'], b: ['y'] });
+    await caughtUp;
+    expect(await take(a, 1)).toEqual(['x']);
+    expect(await take(b, 1)).toEqual(['y']);
   });
 });

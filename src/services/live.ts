@@ -1,83 +1,211 @@
-import { setTimeout as delay } from 'node:timers/promises';
-import { Repeater } from 'graphql-yoga';
+import type { Logger } from 'pino';
 
 /**
- * How often a live subscription re-reads its state from the database. Pub/sub is only a hint:
- * with Redis, an event published in the instant before SUBSCRIBE takes effect is lost, and so
- * is one published while the connection to Redis is down. Re-reading bounds that loss to this
- * delay — small next to a 120 s challenge — for one indexed query per subscriber per period.
+ * One live subscription: a small async iterator the node's hub pushes into. It holds a queue, one
+ * waiting reader and the keys it has sent (an item goes out once per key: a challenge once per id,
+ * an attempt once per status), and nothing else: no timer, no promise chain of its own.
  */
-export const LIVE_RESYNC_MS = 5000;
+export class LiveStream<T> implements AsyncIterableIterator<T> {
+  private readonly queue: T[] = [];
+  private readonly sent = new Set<string>();
+  private waiting: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
+  private failure: unknown;
+  private ended = false;
+  private last = false;
 
-/** Resolves at the next re-read; rejects when `signal` aborts (the subscription ended). */
-export type Ticker = (signal: AbortSignal) => Promise<void>;
+  constructor(
+    private readonly key: (item: T) => string,
+    private readonly isLast: ((item: T) => boolean) | undefined,
+    /** Called once when the stream ends, however it ends: the hub forgets it. */
+    private readonly onEnd: () => void,
+  ) {}
 
-/** A ticker that fires every `ms` milliseconds and never keeps the process alive on its own. */
-export const everyMs =
-  (ms: number): Ticker =>
-  (signal) =>
-    delay(ms, undefined, { signal, ref: false });
-
-/**
- * A subscription that replays state from the database and then follows live events: it starts
- * listening before it reads, and re-reads on every tick of `resync`, so nothing published in
- * between or lost on the way is missed for longer than a tick (at-least-once across
- * subscriptions; clients de-duplicate by id). Within one subscription an item is sent once per
- * `key`: a challenge once per id, an attempt once per status. `follow` re-reads what an event
- * points at (events carry ids only). The stream ends after an item `isLast` accepts, or when the
- * client unsubscribes.
- */
-export function replayThenFollow<E, T>(o: {
-  live: AsyncIterable<E>;
-  replay: () => Promise<T[]>;
-  follow: (event: E) => Promise<T[]>;
-  key: (item: T) => string;
-  isLast?: (item: T) => boolean;
-  /** When to run `replay` again; never when omitted (for streams with nothing to replay). */
-  resync?: Ticker;
-}): AsyncIterable<T> {
-  return new Repeater<T>(async (push, stop) => {
-    const events = o.live[Symbol.asyncIterator]();
-    const ended = new AbortController();
-    const sent = new Set<string>();
-    const never = new Promise<never>(() => {});
-    // One pending tick at a time, replaced only once it fires: no timer piles up under many events.
-    const tick = () => (o.resync ? o.resync(ended.signal).then(() => 'tick' as const) : never);
-    let nextEvent = events.next();
-    let nextTick = tick();
-    nextTick.catch(() => {});
-    const stopped = stop.then(() => 'stopped' as const);
-    const emit = async (items: T[]) => {
-      for (const item of items) {
-        const key = o.key(item);
-        if (sent.has(key)) continue;
-        sent.add(key);
-        await push(item);
-        if (o.isLast?.(item)) return true;
-      }
-      return false;
-    };
-    try {
-      if (await emit(await o.replay())) return;
-      for (;;) {
-        const next = await Promise.race([nextEvent, nextTick, stopped]);
-        if (next === 'stopped') return;
-        if (next === 'tick') {
-          nextTick = tick();
-          nextTick.catch(() => {});
-          if (await emit(await o.replay())) return;
-          continue;
-        }
-        if (next.done) return;
-        nextEvent = events.next();
-        if (await emit(await o.follow(next.value))) return;
-      }
-    } catch (error) {
-      stop(error);
-    } finally {
-      ended.abort();
-      stop();
-      await events.return?.();
+  /** Queues the items not sent before; the stream ends after one `isLast` accepts. */
+  push(items: T[]) {
+    for (const item of items) {
+      if (this.ended || this.last) break;
+      const key = this.key(item);
+      if (this.sent.has(key)) continue;
+      this.sent.add(key);
+      if (this.isLast?.(item)) this.last = true;
+      if (this.waiting) {
+        const { resolve } = this.waiting;
+        this.waiting = undefined;
+        resolve({ value: item, done: false });
+      } else this.queue.push(item);
     }
-  });
+    if (this.last) this.end();
+  }
+
+  /** Ends the stream with an error (its subscriber sees it after what is queued). */
+  fail(error: unknown) {
+    if (this.ended) return;
+    this.failure = error;
+    this.end();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
+    if (this.failure !== undefined) {
+      const error = this.failure;
+      this.failure = undefined;
+      return Promise.reject(error);
+    }
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.queue.length = 0;
+    this.failure = undefined;
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  private end() {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnd();
+    if (this.waiting && this.queue.length === 0) {
+      const { resolve, reject } = this.waiting;
+      this.waiting = undefined;
+      if (this.failure === undefined) resolve({ value: undefined, done: true });
+      else {
+        reject(this.failure);
+        this.failure = undefined;
+      }
+    }
+  }
+}
+
+/** How many keys one catch-up read asks for (`= ANY($1)` with this many ids). */
+const CATCH_UP_CHUNK = 1000;
+/** A read that failed (the database away) is tried again this often, this many times; then its streams end with the error. */
+const READ_RETRY_MS = 1000;
+const READ_RETRIES = 5;
+
+/**
+ * The local subscribers of one kind of live item on this node, by key (a user, an attempt, a
+ * tenant). `read` reads the database once for several keys and delivers to every local
+ * subscriber of each: a new subscriber, an event or a catch-up costs one read per node, never one
+ * per subscriber. Reads of one key never overlap: events that arrive during a read ask for one more
+ * read after it, so a burst of events costs two reads at most and none is missed.
+ */
+export class LiveTopic<S, T> {
+  private readonly subscribers = new Map<string, Set<{ stream: LiveStream<T>; subscriber: S }>>();
+  private readonly reading = new Map<string, { again: boolean }>();
+
+  constructor(
+    private readonly options: {
+      name: string;
+      logger: Logger;
+      /**
+       * Reads the current items of each key and returns them for each of its subscribers; absent
+       * for streams with nothing to replay, whose items come with their events (deliver).
+       */
+      read?: (keys: string[], subscribersOf: (key: string) => S[]) => Promise<Map<string, Map<S, T[]>>>;
+      key: (item: T) => string;
+      isLast?: (item: T) => boolean;
+    },
+  ) {}
+
+  /** Registers a subscriber, then reads its key: what was there before it registered is replayed, what comes later is pushed. */
+  subscribe(key: string, subscriber: S): LiveStream<T> {
+    let set = this.subscribers.get(key);
+    if (!set) this.subscribers.set(key, (set = new Set()));
+    const entry = { stream: undefined as unknown as LiveStream<T>, subscriber };
+    entry.stream = new LiveStream<T>(this.options.key, this.options.isLast, () => {
+      set.delete(entry);
+      if (set.size === 0 && this.subscribers.get(key) === set) this.subscribers.delete(key);
+    });
+    set.add(entry);
+    this.changed(key);
+    return entry.stream;
+  }
+
+  /** Whether any local subscriber follows `key`. */
+  has(key: string) {
+    return this.subscribers.has(key);
+  }
+
+  subscribersOf = (key: string): S[] => [...(this.subscribers.get(key) ?? [])].map((e) => e.subscriber);
+
+  /** Hands each subscriber of each key what was read for it. */
+  deliver(found: Map<string, Map<S, T[]>>) {
+    for (const [key, items] of found) {
+      for (const { stream, subscriber } of [...(this.subscribers.get(key) ?? [])]) stream.push(items.get(subscriber) ?? []);
+    }
+  }
+
+  /** Something about `key` changed (an event): its local subscribers, if any, get a fresh read. */
+  changed(key: string) {
+    if (!this.options.read || !this.subscribers.has(key)) return;
+    const running = this.reading.get(key);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false };
+    this.reading.set(key, state);
+    void this.readLoop([key], state);
+  }
+
+  /** Events may have been lost (the transport was away): every local key is read again, in chunks. */
+  async catchUp() {
+    if (!this.options.read) return;
+    const keys = [...this.subscribers.keys()];
+    for (let i = 0; i < keys.length; i += CATCH_UP_CHUNK) {
+      const chunk: string[] = [];
+      for (const key of keys.slice(i, i + CATCH_UP_CHUNK)) {
+        // A read under way may have begun before the loss was noticed: it goes once more.
+        const running = this.reading.get(key);
+        if (running) running.again = true;
+        else chunk.push(key);
+      }
+      if (chunk.length === 0) continue;
+      const state = { again: false };
+      for (const key of chunk) this.reading.set(key, state);
+      await this.readLoop(chunk, state);
+    }
+  }
+
+  /** Local subscribers (for tests and metrics). */
+  size() {
+    let count = 0;
+    for (const set of this.subscribers.values()) count += set.size;
+    return count;
+  }
+
+  private async readLoop(keys: string[], state: { again: boolean }) {
+    try {
+      do {
+        state.again = false;
+        await this.readWithRetries(keys);
+      } while (state.again);
+    } finally {
+      for (const key of keys) this.reading.delete(key);
+    }
+  }
+
+  private async readWithRetries(keys: string[]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.deliver(await this.options.read!(keys, this.subscribersOf));
+        return;
+      } catch (error) {
+        this.options.logger.warn({ err: error, topic: this.options.name, keys: keys.length, attempt }, 'live read failed');
+        if (attempt >= READ_RETRIES) {
+          for (const key of keys) for (const { stream } of [...(this.subscribers.get(key) ?? [])]) stream.fail(error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS).unref());
+      }
+    }
+  }
 }

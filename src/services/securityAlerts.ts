@@ -3,7 +3,6 @@ import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { auditLogs } from '../db/schema.js';
 import type { App } from './app.js';
-import { replayThenFollow } from './live.js';
 
 export const SECURITY_ALERT_KINDS = ['FRAUD_REPORTED', 'LOCKED_OUT'] as const;
 export type SecurityAlertKind = (typeof SECURITY_ALERT_KINDS)[number];
@@ -45,28 +44,28 @@ const alertId = z.string().regex(/^\d{1,18}$/);
 
 /** Live security alerts of one tenant (no replay: past alerts are in the audit log). */
 export function watchSecurityAlerts(app: App, tenantId: string): AsyncIterable<SecurityAlertView> {
-  return replayThenFollow<{ alertId: string }, SecurityAlertView>({
-    live: app.events.subscribe('securityAlert', tenantId),
-    replay: async () => [],
-    key: (alert) => alert.id,
-    follow: async (event) => {
-      if (!alertId.safeParse(event.alertId).success) return [];
-      const [row] = await app.db
-        .select()
-        .from(auditLogs)
-        .where(and(eq(auditLogs.id, Number(event.alertId)), eq(auditLogs.tenantId, tenantId)));
-      if (!row || !row.action.startsWith(ALERT_ACTION_PREFIX)) return [];
-      const { attemptId, ...details } = (row.after ?? {}) as Record<string, unknown>;
-      return [
-        {
-          id: String(row.id),
-          kind: row.action.slice(ALERT_ACTION_PREFIX.length) as SecurityAlertKind,
-          userId: row.targetId!,
-          attemptId: typeof attemptId === 'string' ? attemptId : null,
-          details,
-          createdAt: row.createdAt,
-        },
-      ];
-    },
-  });
+  return app.live.alerts.subscribe(tenantId, {});
+}
+
+/**
+ * One raised alert for every local watcher of its tenant, one statement (the hub in live.ts). The
+ * id comes from an event and is not trusted: the row must be an alert of that tenant.
+ */
+export async function raisedAlert<S>(app: App, tenantId: string, id: string, watchers: S[]): Promise<Map<string, Map<S, SecurityAlertView[]>>> {
+  if (!alertId.safeParse(id).success) return new Map();
+  const [row] = await app.db
+    .select()
+    .from(auditLogs)
+    .where(and(eq(auditLogs.id, Number(id)), eq(auditLogs.tenantId, tenantId)));
+  if (!row || !row.action.startsWith(ALERT_ACTION_PREFIX)) return new Map();
+  const { attemptId, ...details } = (row.after ?? {}) as Record<string, unknown>;
+  const alert: SecurityAlertView = {
+    id: String(row.id),
+    kind: row.action.slice(ALERT_ACTION_PREFIX.length) as SecurityAlertKind,
+    userId: row.targetId!,
+    attemptId: typeof attemptId === 'string' ? attemptId : null,
+    details,
+    createdAt: row.createdAt,
+  };
+  return new Map([[tenantId, new Map(watchers.map((watcher) => [watcher, [alert]]))]]);
 }

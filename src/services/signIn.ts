@@ -1,4 +1,4 @@
-import { and, eq, gt } from 'drizzle-orm';
+import { and, eq, gt, inArray } from 'drizzle-orm';
 import { signInAttempts, tenantDomains, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
@@ -18,7 +18,6 @@ import {
 } from './attempts.js';
 import { audit } from './audit.js';
 import { locate } from './geo.js';
-import { replayThenFollow } from './live.js';
 import { loadTenantSettings } from './policy.js';
 import { updateSignInLog, writeSignInLog } from './signInLogs.js';
 import { clearedLock, pushRefusal } from './signInProtection.js';
@@ -96,19 +95,13 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
 /** The attempt now, then every change, until it is final. Null for a wrong secret. */
 export async function watchAttempt(app: App, attemptId: string, attemptSecret: string): Promise<AsyncIterable<AttemptView> | null> {
   if (!(await attemptForSecret(app.db, attemptId, attemptSecret))) return null;
-  const current = async () => {
-    const [attempt] = await app.db.select().from(signInAttempts).where(eq(signInAttempts.id, attemptId));
-    return attempt ? [attemptView(attempt)] : [];
-  };
-  return replayThenFollow({
-    live: app.events.subscribe('signInAttemptChanged', attemptId),
-    replay: current,
-    follow: current,
-    // Only changes are sent: several events, and every re-read, may report one status.
-    key: (view) => view.status,
-    isLast: (view) => isFinal(view.status),
-    resync: app.liveResync,
-  });
+  return app.live.attempts.subscribe(attemptId, {});
+}
+
+/** The current state of several watched attempts, one statement for all (the hub in live.ts). */
+export async function watchedAttempts<S>(app: App, attemptIds: string[], watchersOf: (attemptId: string) => S[]): Promise<Map<string, Map<S, AttemptView[]>>> {
+  const rows = await app.db.select().from(signInAttempts).where(inArray(signInAttempts.id, attemptIds));
+  return new Map(rows.map((row) => [row.id, new Map(watchersOf(row.id).map((watcher) => [watcher, [attemptView(row)]]))]));
 }
 
 const NOT_REDEEMABLE: Record<AttemptStatus, string> = {

@@ -40,9 +40,9 @@ export class Outbox implements SignInsEnded {
     this.endedSignIns.push([method, status]);
   }
   publish(app: App) {
-    for (const [attemptId, status] of this.attempts) app.events.publish('signInAttemptChanged', attemptId, { attemptId, status });
-    for (const { userId, challengeId } of this.challenges) app.events.publish('userChallenge', userId, { challengeId });
-    for (const { tenantId, alertId } of this.alerts) app.events.publish('securityAlert', tenantId, { alertId });
+    for (const [attemptId, status] of this.attempts) app.events.publish('signInAttemptChanged', { attemptId, status });
+    for (const challenge of this.challenges) app.events.publish('userChallenge', challenge);
+    for (const alert of this.alerts) app.events.publish('securityAlert', alert);
     for (const deviceId of this.revokedDevices) app.events.publish('deviceRevoked', { deviceId });
     for (const revoked of this.revokedSessions) app.events.publish('sessionRevoked', revoked);
     for (const changed of this.accessChanges) app.events.publish('userAccessChanged', changed);
