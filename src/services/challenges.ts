@@ -1,20 +1,20 @@
-import { and, asc, eq, exists, gt, inArray, isNull } from 'drizzle-orm';
+import { and, asc, eq, exists, gt, isNull, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { JWK } from 'jose';
 import { z } from 'zod';
-import type { Executor } from '../db/client.js';
-import { devices, signInAttempts, users } from '../db/schema.js';
+import { preparedOn } from '../db/prepared.js';
+import { devices, phoneSignInCredentials, signInAttempts, tenants, users } from '../db/schema.js';
 import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/signedMessages/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
-import type { TenantSettings } from '../domain/settings.js';
+import { type TenantSettings, tenantSettingsSchema } from '../domain/settings.js';
 import { type AttemptKind, countsAsFailure, decide, amrFor } from '../domain/signInAttempt.js';
 import { jwkThumbprint } from '../domain/signedMessages/p256.js';
 import { SignedMessageError, type SignedMessageErrorCode } from '../domain/signedMessages/refusal.js';
 import type { App } from './app.js';
-import { type Attempt, type AttemptView, attemptView, auditOutcome, expireAttempts, transition } from './attempts.js';
+import { type Attempt, type AttemptView, attemptView, expireAttempts, outcomeAudit, transition } from './attempts.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
 import type { DeviceAuth } from './devices.js';
 import { replayThenFollow } from './live.js';
-import { liveCredentials } from './phoneSignInCredential.js';
-import { loadTenantSettings } from './policy.js';
 import { updateSignInLog } from './signInLogs.js';
 import { fraudReported, recordFailure } from './signInProtection.js';
 import { runUseCase } from './useCase.js';
@@ -50,41 +50,46 @@ function challengeView(attempt: Attempt, userPrincipalName: string, settings: Te
   };
 }
 
-/**
- * The kinds of challenge this device may see and answer now (RESPONSE_KEYS): push MFA while it
- * is registered to the user and not revoked, passwordless sign-in only while it also holds a
- * live phone sign-in credential. Re-read on every delivery: a removal takes effect at once.
- */
-async function visibleKinds(db: Executor, auth: DeviceAuth): Promise<AttemptKind[]> {
-  const [device] = await db
-    .select({ hasCredential: exists(liveCredentials(db, { userId: auth.userId, deviceId: auth.deviceId })).mapWith(Boolean) })
-    .from(devices)
-    .where(and(eq(devices.id, auth.deviceId), eq(devices.userId, auth.userId), isNull(devices.revokedAt)));
-  if (!device) return [];
-  const keys: ResponseKey[] = device.hasCredential ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
+/** The kinds of challenge a device may see and answer (RESPONSE_KEYS), given whether it holds a live phone sign-in credential. */
+const visibleKinds = (hasCredential: boolean): AttemptKind[] => {
+  const keys: ResponseKey[] = hasCredential ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
   return (Object.keys(RESPONSE_KEYS) as AttemptKind[]).filter((kind) => RESPONSE_KEYS[kind].some((key) => keys.includes(key)));
-}
+};
 
-/** Pending, unexpired challenges of the device's user that this device may see (visibleKinds). */
-async function pendingFor(app: App, auth: DeviceAuth): Promise<ChallengeView[]> {
-  const kinds = await visibleKinds(app.db, auth);
-  if (kinds.length === 0) return [];
-  const rows = await app.db
-    .select({ attempt: signInAttempts, userPrincipalName: users.userPrincipalName })
+/**
+ * The user's pending, unexpired attempts, with what the phone is shown of them, while the device
+ * is registered to the user and not revoked (none otherwise), and whether it also holds a live
+ * phone sign-in credential: one prepared statement per delivery, so a removal takes effect at once.
+ */
+const pendingForDevice = preparedOn((db) =>
+  db
+    .select({
+      attempt: signInAttempts,
+      userPrincipalName: users.userPrincipalName,
+      settings: tenants.settings,
+      hasCredential: exists(
+        db
+          .select({ id: phoneSignInCredentials.id })
+          .from(phoneSignInCredentials)
+          .where(and(eq(phoneSignInCredentials.deviceId, devices.id), eq(phoneSignInCredentials.userId, devices.userId), isNull(phoneSignInCredentials.revokedAt))),
+      ).mapWith(Boolean),
+    })
     .from(signInAttempts)
     .innerJoin(users, eq(users.id, signInAttempts.userId))
-    .where(
-      and(
-        eq(signInAttempts.userId, auth.userId),
-        eq(signInAttempts.status, 'PENDING'),
-        gt(signInAttempts.expiresAt, app.clock.now()),
-        inArray(signInAttempts.kind, kinds),
-      ),
-    )
-    .orderBy(asc(signInAttempts.createdAt));
+    .innerJoin(tenants, eq(tenants.id, signInAttempts.tenantId))
+    .innerJoin(devices, and(eq(devices.id, sql.placeholder('deviceId')), eq(devices.userId, signInAttempts.userId), isNull(devices.revokedAt)))
+    .where(and(eq(signInAttempts.userId, sql.placeholder('userId')), eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, sql.placeholder('now'))))
+    .orderBy(asc(signInAttempts.createdAt))
+    .prepare('pending_challenges_for_device'),
+);
+
+/** Pending, unexpired challenges of the device's user that this device may see (visibleKinds), in one read. */
+async function pendingFor(app: App, auth: DeviceAuth): Promise<ChallengeView[]> {
+  const rows = await pendingForDevice(app.db).execute({ deviceId: auth.deviceId, userId: auth.userId, now: app.clock.now().toISOString() });
   if (rows.length === 0) return [];
-  const settings = await loadTenantSettings(app.db, auth.tenantId);
-  return rows.map((r) => challengeView(r.attempt, r.userPrincipalName, settings));
+  const kinds = visibleKinds(rows[0]!.hasCredential);
+  const settings = tenantSettingsSchema.parse(rows[0]!.settings ?? {});
+  return rows.filter((r) => kinds.includes(r.attempt.kind)).map((r) => challengeView(r.attempt, r.userPrincipalName, settings));
 }
 
 /** For apps that poll: every challenge waiting for this device's user. */
@@ -136,17 +141,46 @@ const KEY_NOT_ACCEPTED: Record<AttemptKind, string> = {
   PUSH_MFA: 'A PUSH_MFA challenge must be answered with this device\'s key (kid = deviceId) or its phone sign-in credential key (kid = credentialId).',
 };
 
-/** The registered key a response's kid names, if it is this device's own and live: its device key, or its credential key. */
-async function responseKey(db: Executor, auth: DeviceAuth, kid: string) {
-  if (!uuid.safeParse(kid).success) return null;
-  if (kid === auth.deviceId) {
-    const [device] = await db
-      .select({ id: devices.id, jwk: devices.publicJwk, thumbprint: devices.keyThumbprint })
-      .from(devices)
-      .where(and(eq(devices.id, kid), eq(devices.userId, auth.userId), isNull(devices.revokedAt)));
-    return device ? { type: 'DEVICE' as const, key: device } : null;
-  }
-  const [credential] = await liveCredentials(db, { userId: auth.userId, deviceId: auth.deviceId, credentialId: kid });
+const credentialDevices = alias(devices, 'credential_devices');
+
+/**
+ * What answering needs, in one prepared read: the registered key the response's kid names if it is
+ * this device's own and live (its device key, or its live phone sign-in credential's), and the
+ * challenge it names if it is the user's, with the tenant's settings.
+ */
+const answerContext = preparedOn((db) =>
+  db
+    .select({
+      device: { id: devices.id, jwk: devices.publicJwk, thumbprint: devices.keyThumbprint },
+      credential: { id: phoneSignInCredentials.id, jwk: phoneSignInCredentials.publicJwk },
+      credentialDeviceId: credentialDevices.id,
+      attempt: signInAttempts,
+      settings: tenants.settings,
+    })
+    .from(users)
+    .leftJoin(
+      devices,
+      and(eq(devices.id, sql.placeholder('kid')), eq(devices.id, sql.placeholder('deviceId')), eq(devices.userId, users.id), isNull(devices.revokedAt)),
+    )
+    .leftJoin(
+      phoneSignInCredentials,
+      and(
+        eq(phoneSignInCredentials.id, sql.placeholder('kid')),
+        eq(phoneSignInCredentials.deviceId, sql.placeholder('deviceId')),
+        eq(phoneSignInCredentials.userId, users.id),
+        isNull(phoneSignInCredentials.revokedAt),
+      ),
+    )
+    .leftJoin(credentialDevices, and(eq(credentialDevices.id, phoneSignInCredentials.deviceId), isNull(credentialDevices.revokedAt)))
+    .leftJoin(signInAttempts, and(eq(signInAttempts.id, sql.placeholder('challengeId')), eq(signInAttempts.userId, users.id)))
+    .leftJoin(tenants, eq(tenants.id, signInAttempts.tenantId))
+    .where(eq(users.id, sql.placeholder('userId')))
+    .prepare('answer_context'),
+);
+
+async function signerOf(auth: DeviceAuth, kid: string, found: { device: { id: string; jwk: JWK; thumbprint: string } | null; credential: { id: string; jwk: JWK } | null; credentialDeviceId: string | null }) {
+  if (kid === auth.deviceId) return found.device ? { type: 'DEVICE' as const, key: found.device } : null;
+  const credential = found.credentialDeviceId ? found.credential : null;
   return credential ? { type: 'CREDENTIAL' as const, key: { id: credential.id, jwk: credential.jwk, thumbprint: await jwkThumbprint(credential.jwk) } } : null;
 }
 
@@ -188,15 +222,14 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
   // From here the refusal is about the challenge the response names (an id, not yet trusted).
   Object.assign(trail, { targetType: 'SIGN_IN_ATTEMPT', targetId: read.claims.challengeId });
 
-  const signer = await responseKey(app.db, auth, read.kid);
+  if (!uuid.safeParse(read.kid).success) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
+  const [found] = await answerContext(app.db).execute({ kid: read.kid, deviceId: auth.deviceId, userId: auth.userId, challengeId: read.claims.challengeId });
+  const signer = found ? await signerOf(auth, read.kid, found) : null;
   if (!signer) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
-  const [attempt] = await app.db
-    .select()
-    .from(signInAttempts)
-    .where(and(eq(signInAttempts.id, read.claims.challengeId), eq(signInAttempts.userId, auth.userId)));
+  const attempt = found!.attempt;
   if (!attempt) return null;
   if (!RESPONSE_KEYS[attempt.kind].includes(signer.type)) throw new DomainError('CREDENTIAL_NOT_USABLE', KEY_NOT_ACCEPTED[attempt.kind], 'response');
-  const settings = await loadTenantSettings(app.db, attempt.tenantId);
+  const settings = tenantSettingsSchema.parse(found!.settings ?? {});
 
   let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
   try {
@@ -219,8 +252,10 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
   }
 
   const result = await runUseCase(app, async (tx, outbox) => {
-    // The user row first, as beginSignIn does: one lock order (user, then attempts) rules out deadlocks.
-    await tx.select({ id: users.id }).from(users).where(eq(users.id, attempt.userId)).for('update');
+    // A denial goes on to write the user row (failures, fraud) and other attempts: it locks the user
+    // first, as beginSignIn does, since one lock order (user, then attempts) rules out deadlocks. An
+    // approval locks only its own attempt, so it needs no user lock.
+    if (outcome.kind === 'DENIED') await tx.select({ id: users.id }).from(users).where(eq(users.id, attempt.userId)).for('update');
     const answered = { resolvedAt: now, respondingDeviceId: auth.deviceId, userVerification: claims.uv };
     const notExpired = gt(signInAttempts.expiresAt, now);
     const moved =
@@ -233,8 +268,7 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
       reasonCode: moved.failureReason,
       deviceId: auth.deviceId,
       at: now,
-    }, outbox);
-    await auditOutcome(tx, moved, { type: 'DEVICE', id: auth.deviceId });
+    }, outbox, outcomeAudit(moved, { type: 'DEVICE', id: auth.deviceId }));
     outbox.attemptChanged(moved.id, moved.status);
     if (outcome.kind === 'DENIED' && countsAsFailure(outcome.reason)) await recordFailure(tx, moved.userId, settings, now, outbox);
     if (outcome.kind === 'DENIED' && outcome.reason === 'FRAUD_REPORTED') await fraudReported(tx, moved, settings, now, outbox);
