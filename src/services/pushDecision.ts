@@ -3,6 +3,7 @@ import type { Executor } from '../db/client.js';
 import { devices, groupMembers, phoneSignInPolicies, signInAttempts, tenants, type users } from '../db/schema.js';
 import { effectivePolicy, type EffectivePolicy } from '../domain/policy.js';
 import type { TenantSettings } from '../domain/settings.js';
+import { pushWindowStart } from '../domain/throttle.js';
 import { liveCredentials } from './phoneSignInCredential.js';
 
 /** What decides whether a push may go to a user now, beyond the user row itself. */
@@ -21,7 +22,7 @@ export interface PushState {
  * after locking the user row, so it sees every attempt a concurrent sign-in committed first.
  */
 export async function loadPushState(tx: Executor, user: typeof users.$inferSelect, settings: TenantSettings, now: Date): Promise<PushState> {
-  const windowStart = new Date(now.getTime() - settings.pushRateLimit.windowMinutes * 60_000).toISOString();
+  const windowStart = pushWindowStart(now, settings.pushRateLimit.windowMinutes, null);
   const mine = eq(signInAttempts.userId, user.id);
   const [row] = await tx
     .select({
@@ -35,19 +36,20 @@ export async function loadPushState(tx: Executor, user: typeof users.$inferSelec
       hasPendingAttempt: exists(
         tx.select({ id: signInAttempts.id }).from(signInAttempts).where(and(mine, eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, now))),
       ).mapWith(Boolean),
-      // The window starts at the later of (now - window) and the last completed sign-in (domain/throttle.ts pushWindowStart).
-      pushesInWindow: sql<number>`(select count(*) from ${signInAttempts} where ${mine} and ${signInAttempts.createdAt} > greatest(${windowStart}::timestamptz,
-        (select max(${signInAttempts.completedAt}) from ${signInAttempts} where ${mine} and ${signInAttempts.status} = 'COMPLETED')))`.mapWith(Number),
+      // The attempts of the whole window and the last success; pushWindowStart then says which count.
+      recentPushesMs: sql<number[]>`array(select (extract(epoch from ${signInAttempts.createdAt}) * 1000)::float8 from ${signInAttempts} where ${mine} and ${signInAttempts.createdAt} > ${windowStart.toISOString()}::timestamptz)`,
+      lastSuccessMs: sql<number | null>`(select (extract(epoch from max(${signInAttempts.completedAt})) * 1000)::float8 from ${signInAttempts} where ${mine} and ${signInAttempts.status} = 'COMPLETED')`,
     })
     .from(tenants)
     .leftJoin(phoneSignInPolicies, eq(phoneSignInPolicies.tenantId, tenants.id))
     .where(eq(tenants.id, user.tenantId));
+  const countSince = (times: number[], start: Date) => times.filter((ms) => Number(ms) > start.getTime()).length;
   const saved = row && row.policyEnabled !== null ? { enabled: row.policyEnabled, includeTargets: row.includeTargets!, excludeTargets: row.excludeTargets! } : null;
   return {
     policy: effectivePolicy({ id: user.id, disabled: user.disabled, groupIds: row?.groupIds ?? [] }, saved, row?.legacy ?? false),
     hasLiveCredential: row?.hasLiveCredential ?? false,
     hasLiveDevice: row?.hasLiveDevice ?? false,
     hasPendingAttempt: row?.hasPendingAttempt ?? false,
-    pushesInWindow: row?.pushesInWindow ?? 0,
+    pushesInWindow: countSince(row?.recentPushesMs ?? [], pushWindowStart(now, settings.pushRateLimit.windowMinutes, row?.lastSuccessMs == null ? null : new Date(Number(row.lastSuccessMs)))),
   };
 }
