@@ -60,6 +60,8 @@ describe('the sign-in path', () => {
     });
     const total = { statements: steps.at(-1)![1].statements - steps[0]![1].statements, transactions: steps.at(-1)![1].transactions - steps[0]![1].transactions, writing: steps.at(-1)![1].writing - steps[0]![1].writing };
     console.info(`one complete sign-in:\n  ${table.join('\n  ')}\n  total: ${JSON.stringify(total)}`);
+    // beginSignIn, the answer and completeSignIn each write: fewer would mean the counter is not counting.
+    expect(total.writing, table.join('\n')).toBeGreaterThanOrEqual(3);
     expect(total.writing, table.join('\n')).toBeLessThanOrEqual(MAX_WRITING_TRANSACTIONS);
     expect(total.transactions, table.join('\n')).toBeLessThanOrEqual(MAX_TRANSACTIONS);
     expect(total.statements, table.join('\n')).toBeLessThanOrEqual(MAX_STATEMENTS);
