@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Database } from './db/client.js';
+import type { StatementCounts } from './db/statementCounts.js';
 import type { SignInLogStatus, SignInMethod } from './domain/signInAttempt.js';
 
 /** Housekeeping periods as this node saw them: it did the work, another node leads, or it failed. */
@@ -41,8 +42,28 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(o: { transportConnected: () => boolean; db: Database }) {
+  constructor(o: { transportConnected: () => boolean; db: Database; counts: StatementCounts }) {
     collectDefaultMetrics({ register: this.registry });
+    new Counter({
+      name: 'signin_db_statements_total',
+      help: 'Statements this node sent to the database (BEGIN and COMMIT not included).',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(o.counts.statements);
+      },
+    });
+    new Counter({
+      name: 'signin_db_transactions_total',
+      help: 'Transactions this node ran, a statement outside an explicit transaction counting as one (as Postgres counts it); writes="true" for those that changed rows.',
+      labelNames: ['writes'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc({ writes: 'true' }, o.counts.writingTransactions);
+        this.inc({ writes: 'false' }, o.counts.transactions - o.counts.writingTransactions);
+      },
+    });
     new Gauge({
       name: 'signin_event_transport_up',
       help: 'Live-event transport: 1 connected, 0 degraded (Redis unreachable; requests still work from the database). Always 1 in-process.',

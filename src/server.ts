@@ -84,7 +84,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, timeouts: config.databaseTimeouts });
     await database.migrate();
     bus = createEventBus(config.redisUrl, logger);
-    const metrics = new Metrics({ transportConnected: bus.connected, db: database.db });
+    const metrics = new Metrics({ transportConnected: bus.connected, db: database.db, counts: database.counts });
     const tokens = new TokenService(database.db, issuer, clock, config.accessTokenTtlSeconds);
     await tokens.init();
     const app: App = {

@@ -9,6 +9,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema.js';
+import { StatementCounts } from './statementCounts.js';
 
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction or the database itself: services accept either. */
@@ -17,6 +18,8 @@ export type Executor = Parameters<Parameters<Database['transaction']>[0]>[0] | D
 export interface DatabaseHandle {
   db: Database;
   kind: 'postgres' | 'pglite';
+  /** Statements and transactions this handle has run (see statementCounts.ts). */
+  counts: StatementCounts;
   /** Applies the migrations in drizzle/ (the same on PGlite and Postgres). */
   migrate(): Promise<void>;
   ping(): Promise<void>;
@@ -67,12 +70,16 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     const client = postgres(options.databaseUrl, {
       ...linkOptions(timeouts),
       max: POOL_SIZE,
+      onnotice: () => {},
       connection: { statement_timeout: timeouts.statementTimeoutMs },
     });
-    const db = drizzlePostgres(client, { schema }) as unknown as Database;
+    const counts = new StatementCounts();
+    const db = drizzlePostgres(client, { schema, logger: counts.logger }) as unknown as Database;
+    counts.watch(db);
     return {
       db,
       kind: 'postgres',
+      counts,
       // Nodes started at once would each create the same tables: each migrates on a connection of
       // its own holding a session-level advisory lock, so the first does the work and the others
       // wait, then find it done.
@@ -96,10 +103,13 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   if (!inMemory) mkdirSync(options.dataDir, { recursive: true });
   const client = inMemory ? new PGlite() : new PGlite(options.dataDir);
   await client.waitReady;
-  const db = drizzlePglite(client, { schema }) as unknown as Database;
+  const counts = new StatementCounts();
+  const db = drizzlePglite(client, { schema, logger: counts.logger }) as unknown as Database;
+  counts.watch(db);
   return {
     db,
     kind: 'pglite',
+    counts,
     migrate: async () => {
       await migratePglite(drizzlePglite(client), { migrationsFolder: MIGRATIONS_FOLDER });
     },

@@ -1,6 +1,8 @@
-import { type SQL, and, eq, inArray, lte } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { type SQL, and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { Executor } from '../db/client.js';
+import type { Database, Executor } from '../db/client.js';
+import { preparedOn } from '../db/prepared.js';
 import { signInAttempts, type users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { drawNumber } from '../domain/numberMatching.js';
@@ -8,8 +10,8 @@ import { constantTimeEqual, sha256 } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, type AttemptStatus, type FailureReason, logStatusOf, sourcesOf } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
-import { type Actor, audit } from './audit.js';
-import { updateSignInLog, writeSignInLog } from './signInLogs.js';
+import { type Actor, type AuditEntry, audit } from './audit.js';
+import { signInLogInsert, updateSignInLog } from './signInLogs.js';
 import { randomSecret } from './system.js';
 import { runUseCase } from './useCase.js';
 
@@ -83,7 +85,7 @@ export async function transition(
   return row;
 }
 
-/** Stores a new attempt and its sign-in log row; the caller publishes the challenge after commit. */
+/** Stores a new attempt and its sign-in log row, in one statement; the caller publishes the challenge after commit. */
 export async function startAttempt(
   tx: Executor,
   o: { kind: AttemptKind; user: typeof users.$inferSelect; settings: TenantSettings; context: SignInContext; location: string; now: Date },
@@ -92,29 +94,29 @@ export async function startAttempt(
   const match = drawNumber(style, digits, choices);
   const attemptSecret = randomSecret(ATTEMPT_SECRET_BYTES);
   const expiresAt = addSeconds(o.now, o.settings.challengeLifetimeSeconds);
-  const [attempt] = await tx
-    .insert(signInAttempts)
-    .values({
-      tenantId: o.user.tenantId,
-      userId: o.user.id,
-      kind: o.kind,
-      number: match.number,
-      numberStyle: style,
-      numberChoices: match.choices,
-      nonce: randomSecret(NONCE_BYTES),
-      secretHash: sha256(attemptSecret),
-      appName: o.context.appName,
-      ipAddress: o.context.ipAddress,
-      location: o.location,
-      createdAt: o.now,
-      expiresAt,
-    })
-    .returning({ id: signInAttempts.id });
-  await writeSignInLog(tx, {
+  // The id is made here so that the log row can name it in the same statement.
+  const attemptId = randomUUID();
+  const attempt = tx.insert(signInAttempts).values({
+    id: attemptId,
+    tenantId: o.user.tenantId,
+    userId: o.user.id,
+    kind: o.kind,
+    number: match.number,
+    numberStyle: style,
+    numberChoices: match.choices,
+    nonce: randomSecret(NONCE_BYTES),
+    secretHash: sha256(attemptSecret),
+    appName: o.context.appName,
+    ipAddress: o.context.ipAddress,
+    location: o.location,
+    createdAt: o.now,
+    expiresAt,
+  });
+  const log = signInLogInsert(tx, {
     tenantId: o.user.tenantId,
     userId: o.user.id,
     userPrincipalName: o.user.userPrincipalName,
-    attemptId: attempt!.id,
+    attemptId,
     method: o.kind,
     status: 'IN_PROGRESS',
     appName: o.context.appName,
@@ -123,22 +125,37 @@ export async function startAttempt(
     numberStyle: style,
     at: o.now,
   });
-  return { attemptId: attempt!.id, attemptSecret, number: match.number, expiresAt };
+  // The log row's foreign key is checked at the end of the statement, once the attempt is in.
+  await tx.execute(sql`with attempt as (${attempt.getSQL()}) ${log.getSQL()}`);
+  return { attemptId, attemptSecret, number: match.number, expiresAt };
 }
 
 const uuid = z.uuid();
 /** Our secrets are 43 characters; anything far longer is not one, and is not worth hashing. */
 const MAX_ATTEMPT_SECRET_LENGTH = 256;
 
+/** Whether an id and secret could be an attempt's at all: a uuid, and a secret not far longer than ours (not worth hashing). */
+export const isAttemptKey = (attemptId: string, attemptSecret: string) => uuid.safeParse(attemptId).success && attemptSecret.length <= MAX_ATTEMPT_SECRET_LENGTH;
+
+const attemptById = preparedOn((db) => db.select().from(signInAttempts).where(eq(signInAttempts.id, sql.placeholder('attemptId'))).prepare('attempt_by_id'));
+
+/** The attempt as stored now, by id alone (the caller has checked its secret): one prepared read. */
+export async function attemptNow(db: Database, attemptId: string): Promise<Attempt | undefined> {
+  const [attempt] = await attemptById(db).execute({ attemptId });
+  return attempt;
+}
+
+/** Whether `attemptSecret` is the secret of `attempt`, compared in constant time. */
+export const holdsSecret = (attempt: Attempt, attemptSecret: string) => constantTimeEqual(attempt.secretHash, sha256(attemptSecret));
+
 /**
  * The attempt, if `attemptSecret` is its secret; null otherwise, exactly as for an unknown id,
- * so a wrong secret learns nothing (not even that the id exists).
+ * so a wrong secret learns nothing (not even that the id exists). One prepared read.
  */
-export async function attemptForSecret(db: Executor, attemptId: string, attemptSecret: string): Promise<Attempt | null> {
-  if (!uuid.safeParse(attemptId).success || attemptSecret.length > MAX_ATTEMPT_SECRET_LENGTH) return null;
-  const [attempt] = await db.select().from(signInAttempts).where(eq(signInAttempts.id, attemptId));
-  if (!attempt || !constantTimeEqual(attempt.secretHash, sha256(attemptSecret))) return null;
-  return attempt;
+export async function attemptForSecret(db: Database, attemptId: string, attemptSecret: string): Promise<Attempt | null> {
+  if (!isAttemptKey(attemptId, attemptSecret)) return null;
+  const attempt = await attemptNow(db, attemptId);
+  return attempt && holdsSecret(attempt, attemptSecret) ? attempt : null;
 }
 
 export async function readAttempt(app: App, attemptId: string, attemptSecret: string): Promise<AttemptView | null> {
@@ -148,17 +165,20 @@ export async function readAttempt(app: App, attemptId: string, attemptSecret: st
 
 /** The audit row of an attempt's outcome. */
 export async function auditOutcome(tx: Executor, attempt: Attempt, actor: Actor): Promise<void> {
-  await audit(tx, {
-    tenantId: attempt.tenantId,
-    actor,
-    action: `signIn.${attempt.status.toLowerCase()}`,
-    targetType: 'SIGN_IN_ATTEMPT',
-    targetId: attempt.id,
-    result: attempt.status === 'APPROVED' || attempt.status === 'COMPLETED' ? 'SUCCESS' : 'FAILURE',
-    reasonCode: attempt.failureReason ?? undefined,
-    after: { kind: attempt.kind, userId: attempt.userId, respondingDeviceId: attempt.respondingDeviceId },
-  });
+  await audit(tx, outcomeAudit(attempt, actor));
 }
+
+/** The audit record of an attempt's outcome, for auditOutcome or to go with the log update (updateSignInLog). */
+export const outcomeAudit = (attempt: Attempt, actor: Actor): AuditEntry => ({
+  tenantId: attempt.tenantId,
+  actor,
+  action: `signIn.${attempt.status.toLowerCase()}`,
+  targetType: 'SIGN_IN_ATTEMPT',
+  targetId: attempt.id,
+  result: attempt.status === 'APPROVED' || attempt.status === 'COMPLETED' ? 'SUCCESS' : 'FAILURE',
+  reasonCode: attempt.failureReason ?? undefined,
+  after: { kind: attempt.kind, userId: attempt.userId, respondingDeviceId: attempt.respondingDeviceId },
+});
 
 /**
  * Ends unanswered attempts (EXPIRED / NO_RESPONSE) and approvals never redeemed

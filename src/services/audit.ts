@@ -24,7 +24,12 @@ export interface AuditEntry {
 
 /** Writes one audit record, in the caller's transaction so it stands or falls with the change. */
 export async function audit(tx: Executor, entry: AuditEntry): Promise<void> {
-  await tx.insert(auditLogs).values(auditRow(entry));
+  await auditInsert(tx, entry);
+}
+
+/** The insert of one audit record, unsent: await it, or send it in one statement with another write (updateSignInLog). */
+export function auditInsert(tx: Executor, entry: AuditEntry) {
+  return tx.insert(auditLogs).values(auditRow(entry));
 }
 
 /** The audit_logs row of an entry. */

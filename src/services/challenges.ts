@@ -1,19 +1,19 @@
-import { and, asc, eq, exists, gt, inArray, isNull } from 'drizzle-orm';
+import { and, asc, eq, exists, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import { preparedOn } from '../db/prepared.js';
+import type { JWK } from 'jose';
 import { z } from 'zod';
-import type { Executor } from '../db/client.js';
-import { devices, phoneSignInCredentials, signInAttempts, users } from '../db/schema.js';
+import { devices, phoneSignInCredentials, signInAttempts, tenants, users } from '../db/schema.js';
 import { RESPONSE_KEYS, type ResponseKey, readChallengeResponse, verifyChallengeResponse } from '../domain/signedMessages/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
-import type { TenantSettings } from '../domain/settings.js';
+import { type TenantSettings, tenantSettingsSchema } from '../domain/settings.js';
 import { type AttemptKind, countsAsFailure, decide, amrFor, isStoredAnswer } from '../domain/signInAttempt.js';
 import { jwkThumbprint } from '../domain/signedMessages/p256.js';
 import { SignedMessageError, type SignedMessageErrorCode } from '../domain/signedMessages/refusal.js';
 import type { App } from './app.js';
-import { type Attempt, type AttemptView, attemptView, auditOutcome, expireAttempts, transition } from './attempts.js';
+import { type Attempt, type AttemptView, attemptView, expireAttempts, outcomeAudit, transition } from './attempts.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
 import type { DeviceAuth } from './devices.js';
-import { liveCredentials } from './phoneSignInCredential.js';
-import { loadTenantSettings } from './policy.js';
 import { updateSignInLog } from './signInLogs.js';
 import { fraudReported, recordFailure, recordForgery, refuseIfForging } from './signInProtection.js';
 import { runUseCase } from './useCase.js';
@@ -49,61 +49,55 @@ function challengeView(attempt: Attempt, userPrincipalName: string, settings: Te
   };
 }
 
+/** The kinds of challenge a device may see and answer (RESPONSE_KEYS), given whether it holds a live phone sign-in credential. */
+const visibleKinds = (hasCredential: boolean): AttemptKind[] => {
+  const keys: ResponseKey[] = hasCredential ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
+  return (Object.keys(RESPONSE_KEYS) as AttemptKind[]).filter((kind) => RESPONSE_KEYS[kind].some((key) => keys.includes(key)));
+};
+
 /**
- * The kinds of challenge each of these devices may see and answer now (RESPONSE_KEYS): push MFA
- * while it is registered to its user and not revoked, passwordless sign-in only while it also
- * holds a live phone sign-in credential (as liveCredentials defines it). Re-read on every
- * delivery, for all of a node's devices in one query: a removal takes effect at once.
+ * Pending, unexpired challenges of several users, for each of the devices given: a device sees its
+ * user's challenges while it is registered to that user and not revoked, and passwordless ones only
+ * while it also holds a live phone sign-in credential (visibleKinds). One statement whatever the
+ * number of users and devices, re-read on every delivery, so a removal takes effect at once.
  */
-async function visibleKinds(db: Executor, deviceIds: string[]): Promise<Map<string, { userId: string; kinds: AttemptKind[] }>> {
-  const rows = await db
+export async function pendingForDevices(app: App, userIds: string[], devicesOf: (userId: string) => DeviceAuth[]): Promise<Map<string, Map<DeviceAuth, ChallengeView[]>>> {
+  const result = new Map<string, Map<DeviceAuth, ChallengeView[]>>();
+  const deviceIds = [...new Set(userIds.flatMap(devicesOf).map((auth) => auth.deviceId))];
+  if (deviceIds.length === 0) return result;
+  const rows = await app.db
     .select({
-      id: devices.id,
-      userId: devices.userId,
+      attempt: signInAttempts,
+      userPrincipalName: users.userPrincipalName,
+      settings: tenants.settings,
+      deviceId: devices.id,
       hasCredential: exists(
-        db
+        app.db
           .select({ id: phoneSignInCredentials.id })
           .from(phoneSignInCredentials)
           .where(and(eq(phoneSignInCredentials.deviceId, devices.id), eq(phoneSignInCredentials.userId, devices.userId), isNull(phoneSignInCredentials.revokedAt))),
       ).mapWith(Boolean),
     })
-    .from(devices)
-    .where(and(inArray(devices.id, deviceIds), isNull(devices.revokedAt)));
-  return new Map(
-    rows.map((device) => {
-      const keys: ResponseKey[] = device.hasCredential ? ['DEVICE', 'CREDENTIAL'] : ['DEVICE'];
-      const kinds = (Object.keys(RESPONSE_KEYS) as AttemptKind[]).filter((kind) => RESPONSE_KEYS[kind].some((key) => keys.includes(key)));
-      return [device.id, { userId: device.userId, kinds }];
-    }),
-  );
-}
-
-/**
- * Pending, unexpired challenges of several users, for each of the devices given (each sees what
- * visibleKinds allows): three statements whatever the number of users and devices.
- */
-export async function pendingForDevices(app: App, userIds: string[], devicesOf: (userId: string) => DeviceAuth[]): Promise<Map<string, Map<DeviceAuth, ChallengeView[]>>> {
-  const result = new Map<string, Map<DeviceAuth, ChallengeView[]>>();
-  const auths = userIds.flatMap(devicesOf);
-  if (auths.length === 0) return result;
-  const visible = await visibleKinds(app.db, [...new Set(auths.map((a) => a.deviceId))]);
-  const seen = (auth: DeviceAuth) => (visible.get(auth.deviceId)?.userId === auth.userId ? visible.get(auth.deviceId)!.kinds : []);
-  const watched = userIds.filter((userId) => devicesOf(userId).some((auth) => seen(auth).length > 0));
-  if (watched.length === 0) return result;
-  const rows = await app.db
-    .select({ attempt: signInAttempts, userPrincipalName: users.userPrincipalName, tenantId: users.tenantId })
     .from(signInAttempts)
     .innerJoin(users, eq(users.id, signInAttempts.userId))
-    .where(and(inArray(signInAttempts.userId, watched), eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, app.clock.now())))
+    .innerJoin(tenants, eq(tenants.id, signInAttempts.tenantId))
+    .innerJoin(devices, and(inArray(devices.id, deviceIds), eq(devices.userId, signInAttempts.userId), isNull(devices.revokedAt)))
+    .where(and(inArray(signInAttempts.userId, userIds), eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, app.clock.now())))
     .orderBy(asc(signInAttempts.createdAt));
   const settings = new Map<string, TenantSettings>();
-  for (const tenantId of new Set(rows.map((r) => r.tenantId))) settings.set(tenantId, await loadTenantSettings(app.db, tenantId));
-  for (const userId of watched) {
-    const mine = rows.filter((r) => r.attempt.userId === userId);
+  const settingsOf = (row: (typeof rows)[number]) => {
+    const known = settings.get(row.attempt.tenantId) ?? tenantSettingsSchema.parse(row.settings ?? {});
+    settings.set(row.attempt.tenantId, known);
+    return known;
+  };
+  const byDevice = new Map<string, typeof rows>();
+  for (const row of rows) byDevice.set(row.deviceId, [...(byDevice.get(row.deviceId) ?? []), row]);
+  for (const userId of userIds) {
     const forDevice = new Map<DeviceAuth, ChallengeView[]>();
     for (const auth of devicesOf(userId)) {
-      const kinds = seen(auth);
-      forDevice.set(auth, mine.filter((r) => kinds.includes(r.attempt.kind)).map((r) => challengeView(r.attempt, r.userPrincipalName, settings.get(r.tenantId)!)));
+      const mine = (byDevice.get(auth.deviceId) ?? []).filter((row) => row.attempt.userId === auth.userId);
+      const kinds = mine.length > 0 ? visibleKinds(mine[0]!.hasCredential) : [];
+      forDevice.set(auth, mine.filter((row) => kinds.includes(row.attempt.kind)).map((row) => challengeView(row.attempt, row.userPrincipalName, settingsOf(row))));
     }
     result.set(userId, forDevice);
   }
@@ -155,17 +149,46 @@ const KEY_NOT_ACCEPTED: Record<AttemptKind, string> = {
   PUSH_MFA: 'A PUSH_MFA challenge must be answered with this device\'s key (kid = deviceId) or its phone sign-in credential key (kid = credentialId).',
 };
 
-/** The registered key a response's kid names, if it is this device's own and live: its device key, or its credential key. */
-async function responseKey(db: Executor, auth: DeviceAuth, kid: string) {
-  if (!uuid.safeParse(kid).success) return null;
-  if (kid === auth.deviceId) {
-    const [device] = await db
-      .select({ id: devices.id, jwk: devices.publicJwk, thumbprint: devices.keyThumbprint })
-      .from(devices)
-      .where(and(eq(devices.id, kid), eq(devices.userId, auth.userId), isNull(devices.revokedAt)));
-    return device ? { type: 'DEVICE' as const, key: device } : null;
-  }
-  const [credential] = await liveCredentials(db, { userId: auth.userId, deviceId: auth.deviceId, credentialId: kid });
+const credentialDevices = alias(devices, 'credential_devices');
+
+/**
+ * What answering needs, in one prepared read: the registered key the response's kid names if it is
+ * this device's own and live (its device key, or its live phone sign-in credential's), and the
+ * challenge it names if it is the user's, with the tenant's settings.
+ */
+const answerContext = preparedOn((db) =>
+  db
+    .select({
+      device: { id: devices.id, jwk: devices.publicJwk, thumbprint: devices.keyThumbprint },
+      credential: { id: phoneSignInCredentials.id, jwk: phoneSignInCredentials.publicJwk },
+      credentialDeviceId: credentialDevices.id,
+      attempt: signInAttempts,
+      settings: tenants.settings,
+    })
+    .from(users)
+    .leftJoin(
+      devices,
+      and(eq(devices.id, sql.placeholder('kid')), eq(devices.id, sql.placeholder('deviceId')), eq(devices.userId, users.id), isNull(devices.revokedAt)),
+    )
+    .leftJoin(
+      phoneSignInCredentials,
+      and(
+        eq(phoneSignInCredentials.id, sql.placeholder('kid')),
+        eq(phoneSignInCredentials.deviceId, sql.placeholder('deviceId')),
+        eq(phoneSignInCredentials.userId, users.id),
+        isNull(phoneSignInCredentials.revokedAt),
+      ),
+    )
+    .leftJoin(credentialDevices, and(eq(credentialDevices.id, phoneSignInCredentials.deviceId), isNull(credentialDevices.revokedAt)))
+    .leftJoin(signInAttempts, and(eq(signInAttempts.id, sql.placeholder('challengeId')), eq(signInAttempts.userId, users.id)))
+    .leftJoin(tenants, eq(tenants.id, signInAttempts.tenantId))
+    .where(eq(users.id, sql.placeholder('userId')))
+    .prepare('answer_context'),
+);
+
+async function signerOf(auth: DeviceAuth, kid: string, found: { device: { id: string; jwk: JWK; thumbprint: string } | null; credential: { id: string; jwk: JWK } | null; credentialDeviceId: string | null }) {
+  if (kid === auth.deviceId) return found.device ? { type: 'DEVICE' as const, key: found.device } : null;
+  const credential = found.credentialDeviceId ? found.credential : null;
   return credential ? { type: 'CREDENTIAL' as const, key: { id: credential.id, jwk: credential.jwk, thumbprint: await jwkThumbprint(credential.jwk) } } : null;
 }
 
@@ -207,15 +230,14 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
   // From here the refusal is about the challenge the response names (an id, not yet trusted).
   Object.assign(trail, { targetType: 'SIGN_IN_ATTEMPT', targetId: read.claims.challengeId });
 
-  const signer = await responseKey(app.db, auth, read.kid);
+  if (!uuid.safeParse(read.kid).success) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
+  const [found] = await answerContext(app.db).execute({ kid: read.kid, deviceId: auth.deviceId, userId: auth.userId, challengeId: read.claims.challengeId });
+  const signer = found ? await signerOf(auth, read.kid, found) : null;
   if (!signer) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
-  const [attempt] = await app.db
-    .select()
-    .from(signInAttempts)
-    .where(and(eq(signInAttempts.id, read.claims.challengeId), eq(signInAttempts.userId, auth.userId)));
+  const attempt = found!.attempt;
   if (!attempt) return null;
   if (!RESPONSE_KEYS[attempt.kind].includes(signer.type)) throw new DomainError('CREDENTIAL_NOT_USABLE', KEY_NOT_ACCEPTED[attempt.kind], 'response');
-  const settings = await loadTenantSettings(app.db, attempt.tenantId);
+  const settings = tenantSettingsSchema.parse(found!.settings ?? {});
 
   refuseIfForging(app, auth.deviceId);
   let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
@@ -238,8 +260,10 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
   }
 
   const result = await runUseCase(app, async (tx, outbox) => {
-    // The user row first, as beginSignIn does: one lock order (user, then attempts) rules out deadlocks.
-    await tx.select({ id: users.id }).from(users).where(eq(users.id, attempt.userId)).for('update');
+    // A denial goes on to write the user row (failures, fraud) and other attempts: it locks the user
+    // first, as beginSignIn does, since one lock order (user, then attempts) rules out deadlocks. An
+    // approval locks only its own attempt, so it needs no user lock.
+    if (outcome.kind === 'DENIED') await tx.select({ id: users.id }).from(users).where(eq(users.id, attempt.userId)).for('update');
     const answered = { resolvedAt: now, respondingDeviceId: auth.deviceId, userVerification: claims.uv };
     const notExpired = gt(signInAttempts.expiresAt, now);
     const moved =
@@ -252,8 +276,7 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
       reasonCode: moved.failureReason,
       deviceId: auth.deviceId,
       at: now,
-    }, outbox);
-    await auditOutcome(tx, moved, { type: 'DEVICE', id: auth.deviceId });
+    }, outbox, outcomeAudit(moved, { type: 'DEVICE', id: auth.deviceId }));
     outbox.attemptChanged(moved.id, moved.status);
     if (outcome.kind === 'DENIED' && countsAsFailure(outcome.reason)) await recordFailure(tx, moved.userId, settings, now, outbox);
     if (outcome.kind === 'DENIED' && outcome.reason === 'FRAUD_REPORTED') await fraudReported(tx, moved, settings, now, outbox);

@@ -1,7 +1,8 @@
-import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { and, eq, isNull, lt, sql } from 'drizzle-orm';
 import { decodeProtectedHeader } from 'jose';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
+import { preparedOn } from '../db/prepared.js';
 import { devices, usedAssertionIds, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { readDeviceAssertion, verifyDeviceAssertion } from '../domain/signedMessages/deviceAssertion.js';
@@ -46,6 +47,25 @@ export async function forgetExpiredAssertionIds(app: App): Promise<void> {
   await app.db.delete(usedAssertionIds).where(lt(usedAssertionIds.expiresAt, app.clock.now()));
 }
 
+/** The device a device assertion names, with what authenticating it needs: one prepared read per request. */
+const assertingDevice = preparedOn((db) =>
+  db
+    .select({
+      id: devices.id,
+      userId: devices.userId,
+      tenantId: devices.tenantId,
+      jwk: devices.publicJwk,
+      thumbprint: devices.keyThumbprint,
+      revokedAt: devices.revokedAt,
+      lastUsedAt: devices.lastUsedAt,
+      userDisabled: users.disabled,
+    })
+    .from(devices)
+    .innerJoin(users, eq(users.id, devices.userId))
+    .where(eq(devices.id, sql.placeholder('deviceId')))
+    .prepare('asserting_device'),
+);
+
 /** The registered device a message's header kid names, read without trusting anything else in it. */
 async function deviceNamedBy(db: Executor, jws: string): Promise<{ id: string; tenantId: string } | undefined> {
   let kid: unknown;
@@ -80,19 +100,7 @@ export async function authenticateDevice(app: App, assertion: string): Promise<D
     const { deviceId } = readDeviceAssertion(assertion);
     // Checked before the query: a kid that is not a uuid cannot name a device (and would be a SQL error).
     if (!deviceIdSchema.safeParse(deviceId).success) return await refuse('UNKNOWN_DEVICE', 'the device assertion names no registered device ("kid" must be a device id)');
-    const [device] = await app.db
-      .select({
-        id: devices.id,
-        userId: devices.userId,
-        tenantId: devices.tenantId,
-        jwk: devices.publicJwk,
-        thumbprint: devices.keyThumbprint,
-        revokedAt: devices.revokedAt,
-        userDisabled: users.disabled,
-      })
-      .from(devices)
-      .innerJoin(users, eq(users.id, devices.userId))
-      .where(eq(devices.id, deviceId));
+    const [device] = await assertingDevice(app.db).execute({ deviceId });
     if (!device) return await refuse('UNKNOWN_DEVICE', 'the device assertion names no registered device');
     known = device;
     const now = app.clock.now();
@@ -103,15 +111,10 @@ export async function authenticateDevice(app: App, assertion: string): Promise<D
     if (!(await acceptOnce(app.db, `device:${device.id}`, verified.jti, new Date(verified.expiresAt * 1000)))) {
       return await refuse('ASSERTION_REPLAYED', 'this device assertion was already used (its jti was seen before); sign a new one for each request');
     }
-    await app.db
-      .update(devices)
-      .set({ lastUsedAt: now })
-      .where(
-        and(
-          eq(devices.id, device.id),
-          or(isNull(devices.lastUsedAt), lt(devices.lastUsedAt, addSeconds(now, -LAST_USED_RESOLUTION_S))),
-        ),
-      );
+    // Decided here from the row already read, so most requests write only their jti.
+    if (!device.lastUsedAt || device.lastUsedAt < addSeconds(now, -LAST_USED_RESOLUTION_S)) {
+      await app.db.update(devices).set({ lastUsedAt: now }).where(eq(devices.id, device.id));
+    }
     return { kind: 'device', deviceId: device.id, userId: device.userId, tenantId: device.tenantId };
   } catch (error) {
     if (error instanceof SignedMessageError) {

@@ -1,8 +1,10 @@
 import { and, eq, gt, inArray } from 'drizzle-orm';
-import { signInAttempts, tenantDomains, users } from '../db/schema.js';
+import { signInAttempts, tenantDomains, tenants, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
+import { sha256 } from '../domain/secrets.js';
+import { tenantSettingsSchema } from '../domain/settings.js';
 import { type AttemptStatus, type PasswordRequiredReason, type RefusalReason, browserReason, isFinal } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import {
@@ -11,12 +13,14 @@ import {
   type SignInContext,
   type StartedAttempt,
   attemptForSecret,
+  attemptNow,
+  holdsSecret,
+  isAttemptKey,
   attemptView,
   auditOutcome,
   startAttempt,
   transition,
 } from './attempts.js';
-import { audit } from './audit.js';
 import { locate } from './geo.js';
 import { loadTenantSettings } from './policy.js';
 import { updateSignInLog, writeSignInLog } from './signInLogs.js';
@@ -55,26 +59,31 @@ export async function beginSignIn(app: App, input: SignInContext & { userPrincip
 async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName: string }): Promise<BeginSignInResult> {
   const now = app.clock.now();
   const passwordRequired = (reason: RefusalReason): BeginSignInResult => ({ type: 'PASSWORD_REQUIRED', reason: browserReason(reason) });
-  const [domain] = await app.db
-    .select({ tenantId: tenantDomains.tenantId })
-    .from(tenantDomains)
-    .where(eq(tenantDomains.domain, domainOf(input.userPrincipalName)));
-  // No tenant owns the domain: there is no sign-in log to write to.
-  if (!domain) return passwordRequired('UNKNOWN_DOMAIN');
-  const settings = await loadTenantSettings(app.db, domain.tenantId);
+  const domain = domainOf(input.userPrincipalName);
   const location = await locate(app, input.ipAddress);
   return runUseCase(app, async (tx, outbox) => {
     // Locking the user row serialises concurrent beginSignIns: at most one push per pending window.
-    const [user] = await tx
-      .select()
+    // The user, its tenant's settings and the domain check come in one read.
+    const [found] = await tx
+      .select({ user: users, settings: tenants.settings })
       .from(users)
-      .where(and(eq(users.userPrincipalName, input.userPrincipalName), eq(users.tenantId, domain.tenantId)))
-      .for('update');
-    const reason = user ? await pushRefusal(tx, user, settings, 'PHONE_SIGN_IN', now) : 'USER_NOT_FOUND';
+      .innerJoin(tenantDomains, and(eq(tenantDomains.tenantId, users.tenantId), eq(tenantDomains.domain, domain)))
+      .innerJoin(tenants, eq(tenants.id, users.tenantId))
+      .where(eq(users.userPrincipalName, input.userPrincipalName))
+      .for('update', { of: users });
+    let tenantId = found?.user.tenantId;
+    if (!found) {
+      const [owner] = await tx.select({ tenantId: tenantDomains.tenantId }).from(tenantDomains).where(eq(tenantDomains.domain, domain));
+      // No tenant owns the domain: there is no sign-in log to write to.
+      if (!owner) return passwordRequired('UNKNOWN_DOMAIN');
+      tenantId = owner.tenantId;
+    }
+    const settings = tenantSettingsSchema.parse(found?.settings ?? {});
+    const reason = found ? await pushRefusal(tx, found.user, settings, 'PHONE_SIGN_IN', now) : 'USER_NOT_FOUND';
     if (reason) {
       await writeSignInLog(tx, {
-        tenantId: domain.tenantId,
-        userId: user?.id ?? null,
+        tenantId: tenantId!,
+        userId: found?.user.id ?? null,
         userPrincipalName: input.userPrincipalName,
         method: 'PHONE_SIGN_IN',
         status: 'INTERRUPTED',
@@ -86,8 +95,8 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
       }, outbox);
       return passwordRequired(reason);
     }
-    const started = await startAttempt(tx, { kind: 'PHONE_SIGN_IN', user: user!, settings, context: input, location, now });
-    outbox.challenge(user!.id, started.attemptId);
+    const started = await startAttempt(tx, { kind: 'PHONE_SIGN_IN', user: found!.user, settings, context: input, location, now });
+    outbox.challenge(found!.user.id, started.attemptId);
     return { type: 'PHONE_SIGN_IN_STARTED', ...started } as const;
   });
 }
@@ -118,24 +127,27 @@ const NOT_REDEEMABLE: Record<AttemptStatus, string> = {
  * COMPLETED happens before the token is made, in the same transaction. Null for a wrong secret.
  */
 export async function completeSignIn(app: App, input: { attemptId: string; attemptSecret: string }) {
-  const attempt = await attemptForSecret(app.db, input.attemptId, input.attemptSecret);
-  if (!attempt) return null;
+  if (!isAttemptKey(input.attemptId, input.attemptSecret)) return null;
   const now = app.clock.now();
   return runUseCase(app, async (tx, outbox) => {
-    const done = await transition(tx, attempt.id, 'COMPLETED', { completedAt: now }, gt(signInAttempts.resolvedAt, addSeconds(now, -REDEEM_WINDOW_S)));
+    // The secret is checked by the compare-and-set itself (its hash in the WHERE), so a redeemed
+    // sign-in reads nothing first; only a refusal reads the attempt, to say why.
+    const redeemable = and(eq(signInAttempts.secretHash, sha256(input.attemptSecret)), gt(signInAttempts.resolvedAt, addSeconds(now, -REDEEM_WINDOW_S)));
+    const done = await transition(tx, input.attemptId, 'COMPLETED', { completedAt: now }, redeemable);
     if (!done) {
-      const [current] = await tx.select({ status: signInAttempts.status }).from(signInAttempts).where(eq(signInAttempts.id, attempt.id));
-      throw new DomainError('SIGN_IN_NOT_APPROVED', NOT_REDEEMABLE[current?.status ?? 'EXPIRED']);
+      const [current] = await tx.select().from(signInAttempts).where(eq(signInAttempts.id, input.attemptId));
+      if (!current || !holdsSecret(current, input.attemptSecret)) return null;
+      throw new DomainError('SIGN_IN_NOT_APPROVED', NOT_REDEEMABLE[current.status]);
     }
-    const [user] = await tx.select().from(users).where(eq(users.id, done.userId)).for('update');
-    if (!user || user.disabled) throw new DomainError('ACCOUNT_DISABLED', 'This account is disabled. Ask your administrator.');
-    const issued = await app.tokens.issue(tx, { tenantId: done.tenantId, userId: done.userId, amr: done.amr ?? [] });
-    await tx
+    // A success clears the phone sign-in lock; the same write finds whether the account is disabled.
+    const [user] = await tx
       .update(users)
       .set({ ...clearedLock('PHONE_SIGN_IN'), updatedAt: now })
-      .where(eq(users.id, user.id));
-    await updateSignInLog(tx, done.id, { status: 'SUCCESS', reasonCode: null, at: now }, outbox);
-    await audit(tx, {
+      .where(and(eq(users.id, done.userId), eq(users.disabled, false)))
+      .returning({ id: users.id });
+    if (!user) throw new DomainError('ACCOUNT_DISABLED', 'This account is disabled. Ask your administrator.');
+    const issued = await app.tokens.issue(tx, { tenantId: done.tenantId, userId: done.userId, amr: done.amr ?? [] });
+    await updateSignInLog(tx, done.id, { status: 'SUCCESS', reasonCode: null, at: now }, outbox, {
       tenantId: done.tenantId,
       actor: { type: 'USER', id: done.userId },
       action: 'signIn.complete',

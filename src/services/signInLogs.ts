@@ -1,8 +1,9 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { signInLogs } from '../db/schema.js';
 import type { NumberStyle } from '../domain/numberMatching.js';
 import type { SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
+import { type AuditEntry, auditInsert } from './audit.js';
 
 export interface SignInLogEntry {
   tenantId: string;
@@ -33,7 +34,13 @@ export interface SignInsEnded {
 export async function writeSignInLog(tx: Executor, entry: SignInLogEntry & { status: 'IN_PROGRESS' }): Promise<void>;
 export async function writeSignInLog(tx: Executor, entry: SignInLogEntry, ended: SignInsEnded): Promise<void>;
 export async function writeSignInLog(tx: Executor, entry: SignInLogEntry, ended?: SignInsEnded): Promise<void> {
-  await tx.insert(signInLogs).values({
+  await signInLogInsert(tx, entry);
+  if (entry.status !== 'IN_PROGRESS') ended?.signInEnded(entry.method, entry.status);
+}
+
+/** The insert of one sign-in log row, unsent: await it, or send it in one statement with another write (startAttempt). */
+export function signInLogInsert(tx: Executor, entry: SignInLogEntry) {
+  return tx.insert(signInLogs).values({
     tenantId: entry.tenantId,
     userId: entry.userId,
     userPrincipalName: entry.userPrincipalName,
@@ -49,17 +56,20 @@ export async function writeSignInLog(tx: Executor, entry: SignInLogEntry, ended?
     createdAt: entry.at,
     updatedAt: entry.at,
   });
-  if (entry.status !== 'IN_PROGRESS') ended?.signInEnded(entry.method, entry.status);
 }
 
-/** Moves the log row of an attempt along with the attempt, in the same transaction; one that ended is counted. */
+/**
+ * Moves the log row of an attempt along with the attempt, in the same transaction; one that ended
+ * is counted. With `andAudit`, the audit record of the change is written in the same statement.
+ */
 export async function updateSignInLog(
   tx: Executor,
   attemptId: string,
   change: { status: SignInLogStatus; reasonCode?: string | null; deviceId?: string | null; at: Date },
   ended: SignInsEnded,
+  andAudit?: AuditEntry,
 ): Promise<void> {
-  const rows = await tx
+  const update = tx
     .update(signInLogs)
     .set({
       status: change.status,
@@ -69,6 +79,12 @@ export async function updateSignInLog(
     })
     .where(eq(signInLogs.attemptId, attemptId))
     .returning({ method: signInLogs.method });
+  const rows = andAudit
+    ? rowsOf<{ method: string }>(await tx.execute(sql`with log as (${update.getSQL()}), audited as (${auditInsert(tx, andAudit).getSQL()}) select method from log`))
+    : await update;
   if (change.status === 'IN_PROGRESS') return;
   for (const { method } of rows) ended.signInEnded(method as SignInMethod, change.status);
 }
+
+/** The rows of `execute`: postgres.js answers with the rows, PGlite with a result holding them. */
+const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);

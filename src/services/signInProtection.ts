@@ -10,9 +10,7 @@ import { type FailureState, type Lock, afterFailure, afterSuccess, pushRateLimit
 import type { App } from './app.js';
 import { type Attempt, auditOutcome, transitionAll } from './attempts.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
-import { liveDeviceIds } from './devices.js';
-import { liveCredentials } from './phoneSignInCredential.js';
-import { loadEffectivePolicy } from './policy.js';
+import { loadPushState } from './pushDecision.js';
 import { raiseAlert } from './securityAlerts.js';
 import { updateSignInLog } from './signInLogs.js';
 import { type Outbox, runUseCase } from './useCase.js';
@@ -38,11 +36,7 @@ const LOCK_COLUMNS: Record<Lock, { read(user: UserRow): FailureState; write(stat
 /** The columns that clear a lock and its counter, as a success does. */
 export const clearedLock = (lock: Lock) => LOCK_COLUMNS[lock].write(afterSuccess());
 
-/**
- * Why not to push to this user now, or null: the policy, the credential and the anti-fatigue
- * limits. `mandatory` (an admin's second factor) pushes whatever the policy and the tenant's push
- * setting say; the anti-fatigue limits still hold.
- */
+/** Why not to push to this user now, or null: the policy, the credential and the anti-fatigue limits (read in one statement, pushDecision.ts). */
 export async function pushRefusal(
   tx: Executor,
   user: UserRow,
@@ -51,33 +45,20 @@ export async function pushRefusal(
   now: Date,
   mandatory = false,
 ): Promise<RefusalReason | null> {
-  const policy = await loadEffectivePolicy(tx, user.id);
-  const [pending] = await tx
-    .select({ n: count() })
-    .from(signInAttempts)
-    .where(and(eq(signInAttempts.userId, user.id), eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, now)));
-  const [lastSuccess] = await tx
-    .select({ at: max(signInAttempts.completedAt) })
-    .from(signInAttempts)
-    .where(and(eq(signInAttempts.userId, user.id), eq(signInAttempts.status, 'COMPLETED')));
-  const windowStart = pushWindowStart(now, settings.pushRateLimit.windowMinutes, lastSuccess?.at ?? null);
-  const [pushes] = await tx
-    .select({ n: count() })
-    .from(signInAttempts)
-    .where(and(eq(signInAttempts.userId, user.id), gt(signInAttempts.createdAt, windowStart)));
+  const state = await loadPushState(tx, user, settings, now);
   return refusalReason({
     now,
     kind,
     userFound: true,
     disabled: user.disabled,
     pushAllowedByTenant: mandatory || settings.pushNotificationsAllowed,
-    policyAllows: mandatory || (kind === 'PHONE_SIGN_IN' ? allowsPhoneSignIn(policy) : allowsPushMfa(policy)),
-    hasLiveCredential: (await liveCredentials(tx, { userId: user.id })).length > 0,
-    hasLiveDevice: (await liveDeviceIds(tx, user.id)).length > 0,
+    policyAllows: mandatory || (kind === 'PHONE_SIGN_IN' ? allowsPhoneSignIn(state.policy) : allowsPushMfa(state.policy)),
+    hasLiveCredential: state.hasLiveCredential,
+    hasLiveDevice: state.hasLiveDevice,
     lockedUntil: user.lockedUntil,
     pushMutedUntil: user.pushMutedUntil,
-    rateLimited: pushRateLimited(pushes?.n ?? 0, settings.pushRateLimit.maxPushes),
-    hasPendingAttempt: (pending?.n ?? 0) > 0,
+    rateLimited: pushRateLimited(state.pushesInWindow, settings.pushRateLimit.maxPushes),
+    hasPendingAttempt: state.hasPendingAttempt,
   });
 }
 

@@ -1,0 +1,55 @@
+import { and, eq, exists, gt, isNull, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { devices, groupMembers, phoneSignInPolicies, signInAttempts, tenants, type users } from '../db/schema.js';
+import { effectivePolicy, type EffectivePolicy } from '../domain/policy.js';
+import type { TenantSettings } from '../domain/settings.js';
+import { pushWindowStart } from '../domain/throttle.js';
+import { liveCredentials } from './phoneSignInCredential.js';
+
+/** What decides whether a push may go to a user now, beyond the user row itself. */
+export interface PushState {
+  policy: EffectivePolicy;
+  hasLiveCredential: boolean;
+  hasLiveDevice: boolean;
+  hasPendingAttempt: boolean;
+  /** Pushes since the rate limit's window began (the window restarts at the last completed sign-in). */
+  pushesInWindow: number;
+}
+
+/**
+ * Everything the push decision reads, in one statement: the policy and the user's groups, live
+ * credentials and devices, a pending attempt, and the pushes in the rate limit's window. Run it
+ * after locking the user row, so it sees every attempt a concurrent sign-in committed first.
+ */
+export async function loadPushState(tx: Executor, user: typeof users.$inferSelect, settings: TenantSettings, now: Date): Promise<PushState> {
+  const windowStart = pushWindowStart(now, settings.pushRateLimit.windowMinutes, null);
+  const mine = eq(signInAttempts.userId, user.id);
+  const [row] = await tx
+    .select({
+      legacy: tenants.legacyPhoneSignInEnabled,
+      policyEnabled: phoneSignInPolicies.enabled,
+      includeTargets: phoneSignInPolicies.includeTargets,
+      excludeTargets: phoneSignInPolicies.excludeTargets,
+      groupIds: sql<string[]>`array(select ${groupMembers.groupId} from ${groupMembers} where ${groupMembers.userId} = ${user.id})`,
+      hasLiveCredential: exists(liveCredentials(tx, { userId: user.id })).mapWith(Boolean),
+      hasLiveDevice: exists(tx.select({ id: devices.id }).from(devices).where(and(eq(devices.userId, user.id), isNull(devices.revokedAt)))).mapWith(Boolean),
+      hasPendingAttempt: exists(
+        tx.select({ id: signInAttempts.id }).from(signInAttempts).where(and(mine, eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, now))),
+      ).mapWith(Boolean),
+      // The attempts of the whole window and the last success; pushWindowStart then says which count.
+      recentPushesMs: sql<number[]>`array(select (extract(epoch from ${signInAttempts.createdAt}) * 1000)::float8 from ${signInAttempts} where ${mine} and ${signInAttempts.createdAt} > ${windowStart.toISOString()}::timestamptz)`,
+      lastSuccessMs: sql<number | null>`(select (extract(epoch from max(${signInAttempts.completedAt})) * 1000)::float8 from ${signInAttempts} where ${mine} and ${signInAttempts.status} = 'COMPLETED')`,
+    })
+    .from(tenants)
+    .leftJoin(phoneSignInPolicies, eq(phoneSignInPolicies.tenantId, tenants.id))
+    .where(eq(tenants.id, user.tenantId));
+  const countSince = (times: number[], start: Date) => times.filter((ms) => Number(ms) > start.getTime()).length;
+  const saved = row && row.policyEnabled !== null ? { enabled: row.policyEnabled, includeTargets: row.includeTargets!, excludeTargets: row.excludeTargets! } : null;
+  return {
+    policy: effectivePolicy({ id: user.id, disabled: user.disabled, groupIds: row?.groupIds ?? [] }, saved, row?.legacy ?? false),
+    hasLiveCredential: row?.hasLiveCredential ?? false,
+    hasLiveDevice: row?.hasLiveDevice ?? false,
+    hasPendingAttempt: row?.hasPendingAttempt ?? false,
+    pushesInWindow: countSince(row?.recentPushesMs ?? [], pushWindowStart(now, settings.pushRateLimit.windowMinutes, row?.lastSuccessMs == null ? null : new Date(Number(row.lastSuccessMs)))),
+  };
+}

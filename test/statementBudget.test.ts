@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { scrape } from './support/metrics.js';
+import { complete, onlyChallenge, phoneUser, respond, serverPerFile, started, watchAttempt, watchChallenges } from './signInFlow.js';
+
+const t = serverPerFile();
+
+/** The database work of this node so far, as /metrics reports it. */
+async function counts() {
+  const metrics = await scrape(t.url);
+  const writing = metrics.value('signin_db_transactions_total{writes="true"}');
+  return { statements: metrics.value('signin_db_statements_total'), transactions: writing + metrics.value('signin_db_transactions_total{writes="false"}'), writing };
+}
+
+/**
+ * Ceilings of one complete sign-in, as the whole path runs it: beginSignIn, the push read, the
+ * browser's subscription, the phone's answer with its device assertion, completeSignIn and the
+ * browser seeing each change. Before the short path: 37 statements in 19 transactions, 5 writing.
+ * The writing ones now: beginSignIn, the device assertion's jti (kept apart on purpose, so that it is
+ * spent even when the answer it carries is refused and rolled back), the answer, completeSignIn.
+ */
+const MAX_STATEMENTS = 17;
+const MAX_TRANSACTIONS = 11;
+const MAX_WRITING_TRANSACTIONS = 4;
+
+describe('the sign-in path', () => {
+  it('runs a complete sign-in, push and browser subscription included, within its statement and transaction budget', async () => {
+    const { user, phone } = await phoneUser(t);
+    const device = await watchChallenges(t, phone);
+    // A first sign-in warms up what is read once per process or once per phone connection.
+    const first = await started(t, user.userPrincipalName);
+    await device.next();
+    await respond(t, phone, await onlyChallenge(t, phone), { number: first.number });
+    expect((await complete(t, first)).data.completeSignIn.__typename).toBe('SignInSuccess');
+
+    const steps: Array<[string, Awaited<ReturnType<typeof counts>>]> = [['start', await counts()]];
+    const attempt = await started(t, user.userPrincipalName);
+    steps.push(['beginSignIn', await counts()]);
+    const pushed = ((await device.next()) as any).data.phoneSignInChallenges;
+    expect(pushed.id).toBe(attempt.attemptId);
+    steps.push(['push to the phone', await counts()]);
+    const browser = watchAttempt(t, attempt);
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'PENDING' } } });
+    steps.push(['browser subscribes', await counts()]);
+    const answered = await respond(t, phone, pushed, { number: attempt.number });
+    expect(answered.data.respondToPhoneSignInChallenge.status).toBe('APPROVED');
+    steps.push(['respond (device assertion included)', await counts()]);
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'APPROVED' } } });
+    steps.push(['browser sees APPROVED', await counts()]);
+    expect((await complete(t, attempt)).data.completeSignIn.__typename).toBe('SignInSuccess');
+    steps.push(['completeSignIn', await counts()]);
+    expect(await browser.next()).toMatchObject({ data: { signInAttempt: { status: 'COMPLETED' } } });
+    expect(await browser.next()).toBe('done');
+    steps.push(['browser sees COMPLETED', await counts()]);
+
+    const table = steps.slice(1).map(([step, c], i) => {
+      const before = steps[i]![1];
+      return `${step}: ${c.statements - before.statements} statements, ${c.transactions - before.transactions} transactions (${c.writing - before.writing} writing)`;
+    });
+    const total = { statements: steps.at(-1)![1].statements - steps[0]![1].statements, transactions: steps.at(-1)![1].transactions - steps[0]![1].transactions, writing: steps.at(-1)![1].writing - steps[0]![1].writing };
+    console.info(`one complete sign-in:\n  ${table.join('\n  ')}\n  total: ${JSON.stringify(total)}`);
+    // beginSignIn, the answer and completeSignIn each write: fewer would mean the counter is not counting.
+    expect(total.writing, table.join('\n')).toBeGreaterThanOrEqual(3);
+    expect(total.writing, table.join('\n')).toBeLessThanOrEqual(MAX_WRITING_TRANSACTIONS);
+    expect(total.transactions, table.join('\n')).toBeLessThanOrEqual(MAX_TRANSACTIONS);
+    expect(total.statements, table.join('\n')).toBeLessThanOrEqual(MAX_STATEMENTS);
+    device.close();
+  });
+});
