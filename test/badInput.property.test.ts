@@ -20,7 +20,7 @@ import * as tables from '../src/db/schema.js';
 import { findTextProblem } from '../src/domain/plainText.js';
 import { schema } from '../src/graphql/schema.js';
 import { addUser, allowPhoneSignIn, beginRegistration, deviceAuthorization, registerPhone } from './authenticatorClient.js';
-import { createTenant, type GraphQLResponse, startTestServer, type TestServer } from './harness.js';
+import { createTenant, type GraphQLResponse, SECOND_FACTOR_AMR, startTestServer, type TestServer } from './harness.js';
 
 // Attack: generated bad input — control characters, huge strings, random Unicode, lone surrogates,
 // wrong types through variables — sent to every mutation (and every query with arguments) over
@@ -82,13 +82,12 @@ async function buildWorld(t: TestServer) {
   ];
   const everything = byName.flatMap(([, values]) => values);
   const plausible = (name: string) => byName.find(([pattern]) => pattern.test(name))?.[1] ?? everything;
-  const token = async (userId: string) =>
-    (await t.server.app.tokens.issue(t.server.app.db, { tenantId: tenant.tenantId, userId, amr: ['pwd'] })).accessToken;
+  const token = async (userId: string, amr = ['pwd']) => (await t.server.app.tokens.issue(t.server.app.db, { tenantId: tenant.tenantId, userId, amr })).accessToken;
   // A fresh credential per call: signOut ends its own session, and device assertions are single-use.
   const authorization: Record<Caller, () => Promise<string | undefined>> = {
     anonymous: async () => undefined,
     operator: async () => t.operatorToken,
-    admin: () => token(tenant.adminId),
+    admin: () => token(tenant.adminId, SECOND_FACTOR_AMR),
     user: () => token(caller.userId),
     device: () => deviceAuthorization(t, callerPhone),
   };
@@ -192,7 +191,9 @@ function spoilOne(value: unknown, n: number, spoil: (text: string) => string): u
 function intendedCallers(field: GraphQLField<unknown, unknown>): Caller[] {
   const scopes = Object.keys((field.extensions.pothosOptions as { authScopes?: object } | undefined)?.authScopes ?? {});
   if (scopes.length === 0) return ['anonymous'];
-  return CALLERS.filter((caller) => scopes.includes(caller) || (caller === 'admin' && scopes.includes('user')));
+  // securityInfo: any signed-in user (also an admin who must first register a second factor).
+  const signedIn = scopes.includes('user') || scopes.includes('securityInfo');
+  return CALLERS.filter((caller) => scopes.includes(caller) || ((caller === 'admin' || caller === 'user') && signedIn));
 }
 
 /** One call of an operation: its document, a caller (mostly one it is meant for) and generated variables for every argument. */

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, signIn, startTestServer, type TestServer } from './harness.js';
+import { createTenant, SECOND_FACTOR_AMR, signIn, startTestServer, type TestServer } from './harness.js';
 import { DEFAULT_TENANT_SETTINGS } from '../src/domain/settings.js';
 
 let t: TestServer;
@@ -31,7 +31,7 @@ describe('the issue 2 walk-through over real HTTP', () => {
     const tenant = await createTenant(t);
     const jwks = createRemoteJWKSet(new URL(`${t.url}/.well-known/jwks.json`));
     const { payload } = await jwtVerify(tenant.adminToken, jwks, { issuer: t.url, audience: t.url, currentDate: t.clock.now() });
-    expect(payload).toMatchObject({ sub: tenant.adminId, tid: tenant.tenantId, amr: ['pwd'] });
+    expect(payload).toMatchObject({ sub: tenant.adminId, tid: tenant.tenantId, amr: SECOND_FACTOR_AMR });
 
     const adele = await createUser(tenant.adminToken, { userPrincipalName: `Adele@${tenant.domain}`, displayName: 'Adele Vance' });
     expect(adele.data.createUser).toMatchObject({ __typename: 'User', userPrincipalName: `adele@${tenant.domain}`, hasPassword: false, isAdmin: false });
