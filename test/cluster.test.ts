@@ -132,10 +132,11 @@ describe.runIf(shared)('WORKERS=2 on one port', () => {
     // Children running main.ts: the primary has others (tsx's esbuild service).
     const [victim] = execFileSync('pgrep', ['-P', String(server.child.pid), '-f', 'main.ts']).toString().trim().split('\n');
     process.kill(Number(victim), 'SIGKILL');
-    await pollUntil(server.url, '/health', (a) => a.worker === '3', 'a worker started in place of the dead one');
+    await pollUntil(server.url, '/ready', (a) => a.worker === '3' && a.status === 200, 'a worker started in place of the dead one');
 
     server.child.kill('SIGTERM');
-    expect(await server.exited).toEqual({ code: 0, signal: null });
+    const exit = await server.exited;
+    expect(exit, server.output()).toEqual({ code: 0, signal: null });
     expect(server.output()).toMatch(/worker died; starting another/);
   }, CLUSTER_TEST_MS);
 });
