@@ -39,7 +39,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       if (stopping) {
-        if (code !== 0) failed = true;
+        if (code !== 0) {
+          failed = true;
+          logger.warn({ workerPid: worker.process.pid, code, signal }, 'worker did not stop cleanly');
+        }
         if (workers.size === 0) process.exit(failed ? 1 : 0);
         return;
       }

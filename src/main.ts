@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { runPrimary } from './cluster.js';
 import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { type RunningServer, startServer } from './server.js';
 
 /** The time a stop may take beyond SHUTDOWN_GRACE_MS (closing the database and Redis) before the process gives up. */
 const STOP_MARGIN_MS = 3000;
@@ -35,17 +35,15 @@ function startFailed(error: unknown): never {
 
 /** One node: serves until SIGTERM or SIGINT, then drains and exits 0. */
 async function serve() {
-  const server = await startServer(config, { logger }).catch(startFailed);
-  if (!cluster.isWorker || cluster.worker?.id === 1) {
-    console.log(`Phone sign-in service: ${server.issuer}/graphql (GraphiQL in a browser)`);
-    if (!config.operatorToken) console.log('Operator API disabled: set OPERATOR_TOKEN to create tenants.');
-  }
+  let server: RunningServer | undefined;
   let stopping = false;
   const shutdown = async (signal: string) => {
     // A second signal (the primary forwards the one a terminal sent the whole group) changes nothing.
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // Stopped while starting: nothing is served yet, so nothing to drain.
+    if (!server) process.exit(0);
     setTimeout(() => {
       logger.error('shutdown took too long: exiting');
       process.exit(1);
@@ -58,8 +56,14 @@ async function serve() {
     }
     process.exit(0);
   };
+  // Before start-up, so a signal while the database opens ends the process cleanly.
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  server = await startServer(config, { logger }).catch(startFailed);
+  if (!cluster.isWorker || cluster.worker?.id === 1) {
+    console.log(`Phone sign-in service: ${server.issuer}/graphql (GraphiQL in a browser)`);
+    if (!config.operatorToken) console.log('Operator API disabled: set OPERATOR_TOKEN to create tenants.');
+  }
 }
 
 if (config.workers > 1 && cluster.isPrimary) await runPrimary(config, logger).catch(startFailed);
