@@ -17,11 +17,12 @@ export type OnChallenge = (challenge: PhoneSignInChallenge, phone: Authenticator
 /**
  * Connects every phone; resolves once each connection is acknowledged and its subscription sent,
  * or at `deadline` (performance.now()) with those connected by then: a slow service must not
- * stretch the run past its time.
+ * stretch the run past its time. `ready` are the users whose phones all connected.
  */
-export async function connectPhones(wsUrl: string, users: BenchUser[], onChallenge: OnChallenge, deadline: number, onProgress: (connected: number) => void): Promise<Client[]> {
+export async function connectPhones(wsUrl: string, users: BenchUser[], onChallenge: OnChallenge, deadline: number, onProgress: (connected: number) => void): Promise<{ clients: Client[]; ready: BenchUser[] }> {
   const phones = users.flatMap((user) => user.phones);
   const clients: Client[] = [];
+  const connected = new Set<AuthenticatorApp>();
   let failures = 0;
   await inPool(phones, CONNECT_CONCURRENCY, async (phone) => {
     if (performance.now() > deadline) return;
@@ -45,9 +46,10 @@ export async function connectPhones(wsUrl: string, users: BenchUser[], onChallen
       },
     );
     await acknowledged;
+    connected.add(phone);
     clients.push(client);
     if (clients.length % 500 === 0) onProgress(clients.length);
   });
   if (failures) throw new Error(`${failures} phone subscriptions failed`);
-  return clients;
+  return { clients, ready: users.filter((user) => user.phones.every((phone) => connected.has(phone))) };
 }

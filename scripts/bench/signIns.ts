@@ -36,14 +36,16 @@ export class SignInDriver {
   /** Challenges that reached a phone before beginSignIn's answer reached the browser. */
   private readonly early = new Map<string, { challenge: PhoneSignInChallenge; phone: AuthenticatorApp; at: number }>();
   private readonly answered = new Set<string>();
-  private readonly free: BenchUser[];
+  private readonly free: BenchUser[] = [];
 
   constructor(
     private readonly endpoint: string,
     private readonly wsUrl: string,
-    users: BenchUser[],
-  ) {
-    this.free = [...users];
+  ) {}
+
+  /** Users who may sign in: only those whose phones are all connected get their pushes. */
+  addUsers(users: BenchUser[]) {
+    this.free.push(...users);
   }
 
   get freeUsers() {
