@@ -72,6 +72,19 @@ export class SignInDriver {
     );
   }
 
+  private async cancel(user: BenchUser, attemptId: string, attemptSecret: string) {
+    try {
+      await graphqlRequest(
+        this.endpoint,
+        'mutation($i: SignInAttemptKeyInput!) { cancelSignIn(input: $i) { ... on SignInAttempt { status } ... on Error { code message } } }',
+        { i: { attemptId, attemptSecret } },
+      );
+      this.free.push(user);
+    } catch {
+      // Already resolved, or the service refused: the user sits the rest of the run out.
+    }
+  }
+
   /** One sign-in by a user with none in flight (a user's second would get PENDING_REQUEST). */
   async signIn(): Promise<SignInResult> {
     const user = this.free.shift();
@@ -80,6 +93,7 @@ export class SignInDriver {
     let pushMs = Number.NaN;
     let approvedMs = Number.NaN;
     let attemptId: string | undefined;
+    let attemptSecret: string | undefined;
     let timer: NodeJS.Timeout | undefined;
     let browser: ReturnType<typeof createClient> | undefined;
     let ok = false;
@@ -97,6 +111,7 @@ export class SignInDriver {
         ).beginSignIn;
         if (begun.__typename !== 'PhoneSignInStarted') throw new Error(`beginSignIn answered ${begun.__typename} ${begun.reason ?? ''}`);
         attemptId = begun.attemptId as string;
+        attemptSecret = begun.attemptSecret as string;
         let failPhone!: (error: Error) => void;
         const phoneFailed = new Promise<never>((_, reject) => {
           failPhone = reject;
@@ -147,8 +162,9 @@ export class SignInDriver {
         this.waiting.delete(attemptId);
         this.answered.delete(attemptId);
       }
-      // A user whose sign-in failed may still hold a pending attempt: they sit the rest of the run out.
       if (ok) this.free.push(user);
+      // A browser that gives up cancels, so the user may start again (else PENDING_REQUEST until expiry).
+      else if (attemptId && attemptSecret) void this.cancel(user, attemptId, attemptSecret);
     }
   }
 }
