@@ -6,7 +6,7 @@
  */
 import type { Child } from './children.js';
 import type { SignInDriver, SignInResult } from './signIns.js';
-import { percentile, sleep } from './util.js';
+import { inPool, percentile, sleep } from './util.js';
 
 export interface StepResult {
   rate: number;
@@ -74,6 +74,22 @@ export async function runStep(driver: SignInDriver, service: Child, rate: number
     generatorCpuPercent: ((cpu.user + cpu.system) / wallMicros) * 100,
     arrivalLagP99Ms: percentile(lags, 0.99),
   });
+}
+
+/**
+ * `count` sign-ins, `concurrency` at a time (closed): the batch whose statements are counted, where
+ * arrivals outrunning a slow service would only add timeouts. `rate` is the achieved rate.
+ */
+export async function runBatch(driver: SignInDriver, count: number, concurrency: number): Promise<StepResult> {
+  const results: SignInResult[] = [];
+  const start = performance.now();
+  const cpuBefore = process.cpuUsage();
+  await inPool(Array.from({ length: count }), concurrency, async () => {
+    results.push(await driver.signIn());
+  });
+  const wallMicros = (performance.now() - start) * 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  return summarise((count / wallMicros) * 1e6, results, { serviceCpuPercent: Number.NaN, generatorCpuPercent: ((cpu.user + cpu.system) / wallMicros) * 100, arrivalLagP99Ms: 0 });
 }
 
 /** `count` sign-ins started at the same moment. */
