@@ -22,7 +22,10 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('npm run bench -- --quick', ()
         await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bench/main.ts', '--quick', '--out', out], { timeout: BENCH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
         const result = JSON.parse(readFileSync(out, 'utf8'));
         const positive = ['floorSignInsPerSecond', 'p50Ms', 'p99Ms', 'pushP99Ms', 'rawWsPushP99Ms', 'kibPerAuthenticator', 'rawWsKibPerConnection', 'transactionsPerSignIn', 'statementsPerSignIn'];
-        for (const field of positive) expect(result[field], field).toBeGreaterThan(0);
+        for (const field of positive) {
+          expect(typeof result[field], field).toBe('number');
+          expect(result[field], field).toBeGreaterThan(0);
+        }
         for (const field of [...positive, 'signInsPerSecond', 'ratio', 'idleCpuPercent']) expect(Number.isFinite(result[field]), field).toBe(true);
         // All 1,000 unless the service took them too slowly for the phase's time limit.
         expect(result.connectedAuthenticators).toBeGreaterThan(0);

@@ -39,6 +39,8 @@ const BATCH_CONCURRENCY = 10;
 /** PG 15 backends flush their statistics within PGSTAT_IDLE_INTERVAL (10 s) of going idle. */
 const STATS_FLUSH_MS = 11_000;
 const P99_TARGET_MS = 300;
+/** How long the burst waits for the cancellations of failed sign-ins to give their users back. */
+const CANCEL_WAIT_MS = 30_000;
 const ERROR_RATE_TARGET = 0.001;
 const SERVICE_POOL_SIZE = 10;
 const baseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -189,6 +191,7 @@ try {
     if (!(step.p99Ms < P99_TARGET_MS) || step.errorRate >= ERROR_RATE_TARGET) break;
   }
   await sleep(3000);
+  await driver.settled(CANCEL_WAIT_MS);
   const burstSize = Math.min(plan.burst, driver.freeUsers);
   progress(`burst: ${burstSize} sign-ins at once`);
   const burst = await runBurst(driver, burstSize);

@@ -37,6 +37,7 @@ export class SignInDriver {
   private readonly early = new Map<string, { challenge: PhoneSignInChallenge; phone: AuthenticatorApp; at: number }>();
   private readonly answered = new Set<string>();
   private readonly free: BenchUser[] = [];
+  private readonly cancelling = new Set<Promise<void>>();
 
   constructor(
     private readonly endpoint: string,
@@ -50,6 +51,11 @@ export class SignInDriver {
 
   get freeUsers() {
     return this.free.length;
+  }
+
+  /** Waits up to `ms` for the cancellations under way, so their users are free again. */
+  async settled(ms: number) {
+    await Promise.race([Promise.all(this.cancelling), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
   }
 
   /** For connectPhones: every challenge of every phone comes here. */
@@ -164,7 +170,11 @@ export class SignInDriver {
       }
       if (ok) this.free.push(user);
       // A browser that gives up cancels, so the user may start again (else PENDING_REQUEST until expiry).
-      else if (attemptId && attemptSecret) void this.cancel(user, attemptId, attemptSecret);
+      else if (attemptId && attemptSecret) {
+        const cancelled = this.cancel(user, attemptId, attemptSecret);
+        this.cancelling.add(cancelled);
+        void cancelled.finally(() => this.cancelling.delete(cancelled));
+      }
     }
   }
 }
