@@ -21,7 +21,11 @@ describe.runIf(Boolean(process.env.DATABASE_URL))('npm run bench -- --quick', ()
       try {
         await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bench/main.ts', '--quick', '--out', out], { timeout: BENCH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 });
         const result = JSON.parse(readFileSync(out, 'utf8'));
-        const positive = ['floorSignInsPerSecond', 'p50Ms', 'p99Ms', 'pushP99Ms', 'rawWsPushP99Ms', 'kibPerAuthenticator', 'rawWsKibPerConnection', 'transactionsPerSignIn', 'statementsPerSignIn'];
+        // pushP99Ms is of the sign-ins that completed at the first step: none (a service too slow for
+        // 10/s on a busy machine) leaves it null, as the table says; the harness is under test, not the service.
+        const pushed = result.steps[0].completed > 0;
+        if (!pushed) expect(result.pushP99Ms).toBeNull();
+        const positive = ['floorSignInsPerSecond', 'p50Ms', 'p99Ms', ...(pushed ? ['pushP99Ms'] : []), 'rawWsPushP99Ms', 'kibPerAuthenticator', 'rawWsKibPerConnection', 'transactionsPerSignIn', 'statementsPerSignIn'];
         for (const field of positive) {
           expect(typeof result[field], field).toBe('number');
           expect(result[field], field).toBeGreaterThan(0);
