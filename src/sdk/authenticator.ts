@@ -65,6 +65,14 @@ export class AuthenticatorKeys {
     return new AuthenticatorKeys(await newSigningKey());
   }
 
+  /** Keys an app kept from an earlier activation (and enablement), as it loads them on start. */
+  static restore(o: { deviceKey: SigningKey; deviceId: string; credentialKey?: SigningKey; credentialId?: string }): AuthenticatorKeys {
+    const keys = new AuthenticatorKeys(o.deviceKey, o.credentialKey);
+    keys.deviceId = o.deviceId;
+    keys.credentialId = o.credentialId;
+    return keys;
+  }
+
   /** Proves possession of the new device key; the key travels in the header. */
   activationProof(o: { activationCode: string; audience: string; now?: Date }): Promise<string> {
     return new SignJWT({ activationCode: o.activationCode })

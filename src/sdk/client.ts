@@ -83,6 +83,11 @@ export class AuthenticatorApp {
     readonly audience: string,
   ) {}
 
+  /** An app activated earlier against `endpoint`, with the keys it kept (AuthenticatorKeys.restore). */
+  static restore(keys: AuthenticatorKeys, endpoint: string, audience: string): AuthenticatorApp {
+    return new AuthenticatorApp(keys, endpoint, audience);
+  }
+
   /** Scans an activation link: makes a device key and registers it with the code. */
   static async activate(activationUrl: string, device: DeviceDescription): Promise<AuthenticatorApp> {
     const { endpoint, code, issuer } = parseActivationUrl(activationUrl);

@@ -1,0 +1,30 @@
+/** The IPC side of the benchmark's child processes: answers `stats` requests from the benchmark. */
+
+export interface ChildStats {
+  /** process.cpuUsage() user + system, in microseconds since the process started. */
+  cpuMicros: number;
+  /** V8 heap in use after two full collections, in bytes. */
+  heapUsedAfterGc: number;
+  rss: number;
+  statements: number;
+  transactions: number;
+}
+
+declare const gc: (() => void) | undefined;
+
+export function childStatsHandler(extra: () => { statements: number; transactions: number } = () => ({ statements: 0, transactions: 0 })) {
+  if (typeof gc !== 'function') throw new Error('Start the benchmark child with --expose-gc: its heap is measured after a full GC.');
+  // The benchmark gone (killed, crashed): so is its child, rather than an orphan holding sockets.
+  process.once('disconnect', () => process.exit(0));
+  process.on('message', (message: { type?: string; id?: number; gc?: boolean }) => {
+    if (message?.type !== 'stats') return;
+    if (message.gc) {
+      // Two passes: the first may only queue finalisers that free more on the second.
+      gc!();
+      gc!();
+    }
+    const cpu = process.cpuUsage();
+    const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, heapUsedAfterGc: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, ...extra() };
+    process.send?.({ type: 'stats', id: message.id, stats });
+  });
+}
