@@ -30,7 +30,8 @@ const WHICH = `the newest ${SUPPRESSED_SHOWN_MAX} of the last ${SUPPRESSED_SHOWN
 builder.objectField(UserRef, 'suppressedSignInRequests', (t) =>
   t.field({
     type: [SuppressedSignInRequestRef],
-    description: `Security info: sign-in requests for this user that were not pushed to their phone (rate limit, muted after a fraud report, locked), ${WHICH}. The browser that asked was only told to use the password. Readable by the user themself.`,
+    nullable: true,
+    description: `Security info: sign-in requests for this user that were not pushed to their phone (rate limit, muted after a fraud report, locked), ${WHICH}. The browser that asked was only told to use the password. Readable by the user themself; null, with a FORBIDDEN error, for any other caller, so the rest of the answer stays.`,
     authScopes: (user, _args, { auth }) => auth.kind === 'user' && auth.userId === user.id,
     resolve: (user, _args, { app }) => recentSuppressedRequests(app.db, user, app.clock.now()),
   }),
