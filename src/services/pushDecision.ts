@@ -30,14 +30,16 @@ export async function loadPushState(tx: Executor, user: typeof users.$inferSelec
       policyEnabled: phoneSignInPolicies.enabled,
       includeTargets: phoneSignInPolicies.includeTargets,
       excludeTargets: phoneSignInPolicies.excludeTargets,
-      groupIds: sql<string[]>`array(select ${groupMembers.groupId} from ${groupMembers} where ${groupMembers.userId} = ${user.id})`,
+      // Lists come back as JSON: postgres.js parses json by itself, while Postgres arrays would need
+      // the array types it no longer fetches on connecting (fetch_types: false, see db/client.ts).
+      groupIds: sql<string[]>`(select coalesce(json_agg(${groupMembers.groupId}), '[]'::json) from ${groupMembers} where ${groupMembers.userId} = ${user.id})`,
       hasLiveCredential: exists(liveCredentials(tx, { userId: user.id })).mapWith(Boolean),
       hasLiveDevice: exists(tx.select({ id: devices.id }).from(devices).where(and(eq(devices.userId, user.id), isNull(devices.revokedAt)))).mapWith(Boolean),
       hasPendingAttempt: exists(
         tx.select({ id: signInAttempts.id }).from(signInAttempts).where(and(mine, eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, now))),
       ).mapWith(Boolean),
       // The attempts of the whole window and the last success; pushWindowStart then says which count.
-      recentPushesMs: sql<number[]>`array(select (extract(epoch from ${signInAttempts.createdAt}) * 1000)::float8 from ${signInAttempts} where ${mine} and ${signInAttempts.createdAt} > ${windowStart.toISOString()}::timestamptz)`,
+      recentPushesMs: sql<number[]>`(select coalesce(json_agg((extract(epoch from ${signInAttempts.createdAt}) * 1000)::float8), '[]'::json) from ${signInAttempts} where ${mine} and ${signInAttempts.createdAt} > ${windowStart.toISOString()}::timestamptz)`,
       lastSuccessMs: sql<number | null>`(select (extract(epoch from max(${signInAttempts.completedAt})) * 1000)::float8 from ${signInAttempts} where ${mine} and ${signInAttempts.status} = 'COMPLETED')`,
     })
     .from(tenants)
