@@ -5,7 +5,9 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { openDatabase, type DatabaseHandle } from '../src/db/client.js';
 import { deviceAuthorization } from './authenticatorClient.js';
-import { ManualClock, type GraphQLResponse, type TestServer } from './harness.js';
+import { loadConfig } from '../src/config.js';
+import { TokenService } from '../src/services/tokens.js';
+import { ManualClock, RATE_LIMITS_OFF, type GraphQLResponse, type TestServer } from './harness.js';
 import { CHALLENGES, cancel, follow, phoneUser, started } from './signInFlow.js';
 import { type ChildServer, startChildServer, untilReady } from './support/childServer.js';
 import { createThrowawayDatabase } from './support/throwawayDatabase.js';
@@ -52,10 +54,10 @@ async function pollUntil(url: string, path: string, found: (answer: Answer) => b
 }
 
 /** The test helpers' view of the cluster: GraphQL through `agent` (one worker's connection), the database directly for set-up. */
-function clusterAsTestServer(url: string, db: DatabaseHandle, operatorToken: string, agent: Agent | false, expectWorker?: string): TestServer {
+function clusterAsTestServer(url: string, db: DatabaseHandle, tokens: TokenService, operatorToken: string, agent: Agent | false, expectWorker?: string): TestServer {
   return {
     url,
-    server: { issuer: url.replace('127.0.0.1', 'localhost'), app: { db: db.db } },
+    server: { issuer: tokens.issuer, app: { db: db.db, tokens } },
     clock: new ManualClock(),
     operatorToken,
     async gql(query: string, variables?: Record<string, unknown>, auth?: string): Promise<GraphQLResponse> {
@@ -98,6 +100,7 @@ describe.runIf(shared)('WORKERS=2 on one port', () => {
       REDIS_URL: process.env.REDIS_URL,
       OPERATOR_TOKEN: operatorToken,
       LOG_LEVEL: 'warn',
+      ...RATE_LIMITS_OFF,
     });
     await untilReady(server, WORKER_START_MS);
     const workersSeen = new Set<string>();
@@ -105,7 +108,10 @@ describe.runIf(shared)('WORKERS=2 on one port', () => {
     expect([...workersSeen].sort()).toEqual(['1', '2']);
 
     database = await openDatabase({ databaseUrl: throwaway.url, dataDir: 'memory://' });
-    const anyWorker = clusterAsTestServer(server.url, database, operatorToken, false);
+    // Admins' set-up tokens are signed with the workers' own key, read from the shared database.
+    const tokens = new TokenService(database.db, server.url.replace('127.0.0.1', 'localhost'), new ManualClock(), loadConfig({}).accessTokenTtlSeconds);
+    await tokens.init();
+    const anyWorker = clusterAsTestServer(server.url, database, tokens, operatorToken, false);
     const { user, phone } = await phoneUser(anyWorker);
     const challenges = follow(anyWorker.ws(await deviceAuthorization(anyWorker, phone)), CHALLENGES);
 
@@ -116,7 +122,7 @@ describe.runIf(shared)('WORKERS=2 on one port', () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       agents.push(agent);
       const { worker } = await call(server.url, agent, { path: '/health' });
-      if (worker !== phoneWorker) other = clusterAsTestServer(server.url, database, operatorToken, agent, worker);
+      if (worker !== phoneWorker) other = clusterAsTestServer(server.url, database, tokens, operatorToken, agent, worker);
     }
     expect(other).toBeDefined();
 

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RATE_LIMITS_OFF } from './harness.js';
 import { createThrowawayDatabase } from './support/throwawayDatabase.js';
 import { type TcpProxy, startTcpProxy, targetOf } from './support/tcpProxy.js';
 
@@ -21,7 +22,7 @@ interface Node {
 /** `npm start` as its own process, so that a crash ends it where a test can see it. */
 async function startNode(env: Record<string, string>): Promise<Node> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...RATE_LIMITS_OFF, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -36,7 +36,8 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-const RATE_LIMITS_OFF = Object.fromEntries(
+/** The per-IP and per-account rate limits lifted: a test's calls all come from one address. */
+export const RATE_LIMITS_OFF = Object.fromEntries(
   ['SIGN_IN_PER_IP', 'SIGN_IN_PER_ACCOUNT', 'ACTIVATION_PER_IP', 'DEVICE_PER_IP', 'DEVICE_PER_DEVICE', 'REFUSED_CONNECTS_PER_IP'].map((name) => [`RATE_LIMIT_${name}`, '1000000']),
 );
 

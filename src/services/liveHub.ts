@@ -9,6 +9,10 @@ import { LiveTopic } from './live.js';
 import { type SecurityAlertView, raisedAlert } from './securityAlerts.js';
 import { watchedAttempts } from './signIn.js';
 
+/** How often the node looks at the event transport's state, and how long after its return it reads. */
+const TRANSPORT_CHECK_MS = 1000;
+const RESUBSCRIBE_SETTLE_MS = 500;
+
 /** A browser following an attempt, or an admin following alerts: nothing to tell them apart by. */
 type Watcher = object;
 
@@ -62,13 +66,25 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
       if (hub.alerts.has(tenantId)) raisedAlert(app, tenantId, alertId, hub.alerts.subscribersOf(tenantId)).then((found) => hub.alerts.deliver(found), alertFailed);
     }),
   ];
-  const stopResumes = bus.onResume(() => {
+  const catchUp = () => {
     logger.info('live event transport is back: reading every local subscription once');
     void Promise.all([hub.challenges.catchUp(), hub.attempts.catchUp()]);
-  });
+  };
+  const stopResumes = bus.onResume(catchUp);
+  // A safety net beside onResume, one timer per node: after a long outage ioredis may come back
+  // without the resume signal (seen with connections reset for 30 s). When the transport is seen
+  // up again after being down, the node catches up once, after its re-subscriptions took effect.
+  let wasUp = bus.connected();
+  const watch = setInterval(() => {
+    const up = bus.connected();
+    if (up && !wasUp) setTimeout(catchUp, RESUBSCRIBE_SETTLE_MS).unref();
+    wasUp = up;
+  }, TRANSPORT_CHECK_MS);
+  watch.unref();
   return {
     ...hub,
     close: async () => {
+      clearInterval(watch);
       stopResumes();
       await Promise.all(subscriptions.map((s) => s.return?.()));
     },
