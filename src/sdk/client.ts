@@ -128,7 +128,8 @@ export class AuthenticatorApp {
   }
 
   /** Answers a challenge, after the user was verified locally with `uv`; returns the attempt status. */
-  async respond(challenge: PhoneSignInChallenge, answer: { decision: Decision; number: string; uv: UserVerification }): Promise<string> {
+  /** Answers a challenge; push MFA (a second factor after the password) is signed with the device key. */
+  async respond(challenge: PhoneSignInChallenge, answer: { decision: Decision; number: string; uv: UserVerification; key?: 'credential' | 'device' }): Promise<string> {
     const response = await this.keys.challengeResponse({ challengeId: challenge.id, nonce: challenge.nonce, ...answer });
     const data = await graphqlRequest(
       this.endpoint,
