@@ -114,16 +114,19 @@ export async function signInWithPassword(
     const mfa = await runUseCase(app, async (tx, outbox) => {
       // The row lock serialises this with beginSignIn and other password sign-ins of the user.
       const [locked] = await tx.select().from(users).where(eq(users.id, user.id)).for('update');
-      const refusal = await pushRefusal(tx, locked!, settings, 'PUSH_MFA', now, mandatory);
+      // Deleted since the password was checked: answered as an unknown user.
+      if (!locked) return { gone: true as const };
+      const refusal = await pushRefusal(tx, locked, settings, 'PUSH_MFA', now, mandatory);
       // No device to push to (or pushes turned off for the tenant): the password alone signs the
       // user in. The policy enables phone methods; it does not mandate a second factor. An admin
       // with no device gets a session that may only register one (registrationRequired).
       if (refusal === 'NO_DEVICE' || refusal === 'PUSH_NOT_ALLOWED') return null;
       if (refusal) return { refusal };
-      const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked!, settings, context: input, location: location ?? UNKNOWN_LOCATION, now });
+      const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked, settings, context: input, location: location ?? UNKNOWN_LOCATION, now });
       outbox.challenge(user.id, started.attemptId);
       return { started };
     });
+    if (mfa && 'gone' in mfa) return refuse('USER_NOT_FOUND');
     if (mfa?.started) return { type: 'MFA_REQUIRED', ...mfa.started };
     if (mfa?.refusal) {
       await log({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: mfa.refusal });
@@ -131,7 +134,10 @@ export async function signInWithPassword(
     }
   }
 
-  return runUseCase(app, async (tx, outbox) => {
+  const signedIn = await runUseCase(app, async (tx, outbox) => {
+    // Held until commit: a user deleted or disabled since the password was checked gets no session.
+    const [still] = await tx.select({ disabled: users.disabled }).from(users).where(eq(users.id, user.id)).for('share');
+    if (!still || still.disabled) return still ? ('USER_DISABLED' as const) : ('USER_NOT_FOUND' as const);
     const amr = ['pwd'];
     const token = await app.tokens.issue(tx, { tenantId: user.tenantId, userId: user.id, amr });
     await writeSignInLog(tx, {
@@ -148,4 +154,5 @@ export async function signInWithPassword(
     await audit(tx, { tenantId: user.tenantId, actor: { type: 'USER', id: user.id }, action: 'signIn.password', targetType: 'USER', targetId: user.id });
     return { type: 'SIGNED_IN' as const, ...token, registrationRequired: mfaRegistrationRequired(user.isAdmin, amr) };
   });
+  return typeof signedIn === 'string' ? refuse(signedIn) : signedIn;
 }
