@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { z } from 'zod';
 import { USER_VERIFICATION_AMR } from '../domain/signInAttempt.js';
-import { type ChallengeView, pendingChallenges, respondToChallenge, watchChallenges } from '../services/challenges.js';
+import { respondToChallenge } from '../services/challenges.js';
+import { type ChallengeView, pendingChallenges, watchChallenges } from '../services/pendingChallenges.js';
 import { builder } from './builder.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';

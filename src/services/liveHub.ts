@@ -3,7 +3,7 @@ import { isFinal } from '../domain/signInAttempt.js';
 import type { EventBus } from '../realtime/events.js';
 import type { App } from './app.js';
 import type { AttemptView } from './attempts.js';
-import { type ChallengeView, pendingForDevices } from './challenges.js';
+import { type ChallengeView, pendingForDevices } from './pendingChallenges.js';
 import type { DeviceAuth } from './devices.js';
 import { LiveTopic } from './live.js';
 import { type SecurityAlertView, raisedAlert } from './securityAlerts.js';
