@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '../db/client.js';
 import { whileCallerWaits } from '../services/caller.js';
 import type { TokenService } from '../services/tokens.js';
 import { metricsRoute } from './metrics.js';
+import { webPages } from './webPages.js';
 import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
 
 // Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.
@@ -74,13 +75,16 @@ export const starting: RequestHandler = (_req, res) => {
 
 /**
  * The HTTP side of the service: health, readiness, the token signing keys and the discovery
- * document on GET; everything else (the GraphQL endpoint, GraphiQL, 404s) is yoga's, once the body
- * limit has passed.
+ * document on GET, then the built web pages (src/http/webPages.ts); everything else (the GraphQL
+ * endpoint, GraphiQL, 404s) is yoga's, once the body limit has passed.
  */
 export function httpRoutes(
-  o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga; eventsConnected: () => boolean } & Parameters<typeof metricsRoute>[0],
+  o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga; eventsConnected: () => boolean; webRoot?: string } & Parameters<
+    typeof metricsRoute
+  >[0],
 ): RequestHandler {
   const { db, tokens, issuer, yoga } = o;
+  const pages = webPages(o.webRoot);
   const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => void | Promise<void>> = {
     '/metrics': metricsRoute(o),
     '/health': (res) => json(res, 200, { status: 'ok' }),
@@ -110,9 +114,16 @@ export function httpRoutes(
   };
   return (req, res) => {
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
-    const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
+    const { pathname } = new URL(req.url ?? '/', 'http://x');
+    const route = req.method === 'GET' ? routes[pathname] : undefined;
     if (route) return void route(res, req);
-    if (req.method === 'GET' || req.method === 'HEAD') return void serveGraphQL(yoga, req, res);
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (pathname === GRAPHQL_PATH) return void serveGraphQL(yoga, req, res);
+      return void pages(req, res, pathname).then(
+        (served) => (served ? undefined : serveGraphQL(yoga, req, res)),
+        () => res.destroy(),
+      );
+    }
     readBody(req).then(
       (body) => {
         if (body === null) return tooLarge(res);
