@@ -10,8 +10,8 @@ import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import type { Client } from 'graphql-ws';
-import { AuthenticatorApp, graphqlRequest } from '../src/sdk/client.js';
+import WebSocket from 'ws';
+import { AuthenticatorApp, type ChallengeFeed, graphqlRequest } from '../src/sdk/index.js';
 import { createThrowawayDatabase } from '../test/support/throwawayDatabase.js';
 
 const { values } = parseArgs({
@@ -62,18 +62,19 @@ if (values.child) {
       const upn = `u${i}@${domain}`;
       await graphqlRequest(endpoint, 'mutation($i: CreateUserInput!) { createUser(input: $i) { __typename } }', { i: { userPrincipalName: upn, displayName: `U${i}`, password: PASSWORD } }, admin);
       const reg = await graphqlRequest(endpoint, 'mutation { beginAuthenticatorRegistration { ... on AuthenticatorRegistration { activationUrl } } }', {}, `Bearer ${await token(upn)}`);
-      const app = await AuthenticatorApp.activate(reg.beginAuthenticatorRegistration.activationUrl, { displayName: `P${i}`, platform: 'ANDROID', osVersion: '14', appVersion: '6.2403.1' });
+      const app = await AuthenticatorApp.activate(reg.beginAuthenticatorRegistration.activationUrl, { displayName: `P${i}`, platform: 'ANDROID', osVersion: '14', appVersion: '6.2403.1' }, { webSocketImpl: WebSocket });
       await app.enablePhoneSignIn();
       phones.push({ upn, app });
     }
     console.error('set up');
     const heap0 = (await ask<{ heap: number }>('heap')).heap;
     const received = new Map<string, number>();
-    const clients: Client[] = [];
+    const clients: ChallengeFeed[] = [];
     for (let i = 0; i < SOCKETS; i++) {
-      const client = await phones[i % USERS]!.app.listen((c) => { if (!received.has(c.id)) received.set(c.id, performance.now()); });
-      await new Promise<void>((resolve) => client.on('connected', () => resolve()));
-      clients.push(client);
+      await new Promise<void>((resolve) => {
+        const feed = phones[i % USERS]!.app.listen({ onChallenge: (c) => { if (!received.has(c.id)) received.set(c.id, performance.now()); }, onState: (state) => state === 'live' && resolve() });
+        clients.push(feed);
+      });
       if ((i + 1) % 100 === 0) console.error(`${i + 1} sockets`);
     }
     console.error('connected');
@@ -98,7 +99,7 @@ if (values.child) {
     console.log(JSON.stringify({ database: database ? 'postgres' : 'pglite', redis: Boolean(process.env.REDIS_URL), sockets: SOCKETS, users: USERS,
       heapKiBPerAuthenticator: +((heap1 - heap0) / 1024 / SOCKETS).toFixed(1), idleCpuPercent: +(idleCpu * 100).toFixed(1),
       pushMs: { p50: pct(0.5), p99: pct(0.99), max: pct(1) } }));
-    await Promise.all(clients.map((c) => c.dispose()));
+    await Promise.all(clients.map((c) => c.stop()));
   } finally {
     child.kill('SIGTERM');
     await database?.drop();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import { tenants, users } from '../src/db/schema.js';
-import { AuthenticatorKeys, parseActivationUrl } from '../src/sdk/authenticator.js';
+import { AuthenticatorKeys, parseActivationUrl } from '../src/sdk/index.js';
 import { hashPassword } from '../src/services/passwords.js';
 import { adminSession, signIn, type TestServer } from './harness.js';
 

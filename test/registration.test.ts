@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activationCodes, auditLogs, devices, phoneSignInCredentials, phoneSignInPolicies, tenants } from '../src/db/schema.js';
 import { DEFAULT_TENANT_SETTINGS, type TenantSettings } from '../src/domain/settings.js';
 import { jwkThumbprint } from '../src/domain/signedMessages/p256.js';
-import { AuthenticatorKeys, newSigningKey, parseActivationUrl } from '../src/sdk/authenticator.js';
-import { AuthenticatorApp } from '../src/sdk/client.js';
+import { AuthenticatorApp, AuthenticatorKeys, newSigningKey, parseActivationUrl } from '../src/sdk/index.js';
 import { A_PHONE, activate, addUser, allowPhoneSignIn, beginRegistration, deviceAuthorization, enablePhoneSignIn, registerPhone } from './authenticatorClient.js';
 import { createTenant, startTestServer, type TestServer } from './harness.js';
 

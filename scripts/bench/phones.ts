@@ -4,7 +4,7 @@
  * AuthenticatorApp.listen does, but from several source addresses (sockets.ts).
  */
 import { type Client, createClient } from 'graphql-ws';
-import type { AuthenticatorApp, PhoneSignInChallenge } from '../../src/sdk/client.js';
+import type { AuthenticatorApp, PhoneSignInChallenge } from '../../src/sdk/index.js';
 import type { BenchUser } from './setup.js';
 import { nextSourceAddress, webSocketFrom } from './sockets.js';
 import { inPool } from './util.js';

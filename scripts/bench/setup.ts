@@ -11,7 +11,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { AuthenticatorKeys, newSigningKey } from '../../src/sdk/authenticator.js';
-import { AuthenticatorApp, graphqlRequest } from '../../src/sdk/client.js';
+import { AuthenticatorApp, graphqlRequest } from '../../src/sdk/index.js';
 import { jwkThumbprint } from '../../src/domain/signedMessages/p256.js';
 import { inPool, progress } from './util.js';
 

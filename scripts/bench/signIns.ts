@@ -6,7 +6,7 @@
  * performance.now() from the moment beginSignIn is sent.
  */
 import { createClient } from 'graphql-ws';
-import { type AuthenticatorApp, type PhoneSignInChallenge, graphqlRequest } from '../../src/sdk/client.js';
+import { type AuthenticatorApp, type PhoneSignInChallenge, graphqlRequest } from '../../src/sdk/index.js';
 import type { BenchUser } from './setup.js';
 import { nextSourceAddress, webSocketFrom } from './sockets.js';
 

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { type CryptoKey, type JWK, SignJWT, base64url, exportJWK, generateKeyPair } from 'jose';
 
 /**
- * The signing side of an authenticator app, per ../shared/PROTOCOL.md: a device key made at
- * activation and a phone sign-in credential key made when phone sign-in is enabled. Used by the
- * tests, and the seed of the authenticator SDK and CLI.
+ * The signing side of an authenticator app, per the public contract: a device key made at
+ * activation and a phone sign-in credential key made when phone sign-in is enabled. WebCrypto
+ * only (through jose), so it runs in browsers as in Node.
  */
 export interface SigningKey {
   privateKey: CryptoKey;
@@ -23,33 +22,21 @@ export type UserVerification = 'pin' | 'biometric' | 'face' | 'fingerprint' | 'i
 const ALG = 'ES256';
 const seconds = (date: Date) => Math.floor(date.getTime() / 1000);
 /** 128 random bits, the floor the contract sets for `jti`. */
-export const randomJti = () => randomBytes(16).toString('base64url');
+export const randomJti = () => base64url.encode(globalThis.crypto.getRandomValues(new Uint8Array(16)));
 
-export async function newSigningKey(): Promise<SigningKey> {
-  const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
+export interface KeyOptions {
+  /**
+   * Whether the private key may be exported. False (the default) where the platform keeps
+   * CryptoKeys itself (a browser's IndexedDB stores them as they are); true only for a store that
+   * must write the key out, as the command line's PIN-encrypted file does.
+   */
+  extractable?: boolean;
+}
+
+export async function newSigningKey(options: KeyOptions = {}): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: options.extractable ?? false });
   const { kty, crv, x, y } = await exportJWK(publicKey);
   return { privateKey, publicJwk: { kty, crv, x, y } };
-}
-
-export interface ActivationLink {
-  /** The GraphQL HTTP endpoint to call. */
-  endpoint: string;
-  /** The single-use activation code. */
-  code: string;
-  /** The issuer, `aud` of everything the app signs; absent from links of older servers (see AuthenticatorApp.activate). */
-  issuer?: string;
-}
-
-/** Splits `phonesignin://activate?endpoint=…&code=…&issuer=…` into its parts. */
-export function parseActivationUrl(activationUrl: string): ActivationLink {
-  const url = new URL(activationUrl);
-  const endpoint = url.searchParams.get('endpoint');
-  const code = url.searchParams.get('code');
-  const issuer = url.searchParams.get('issuer');
-  if (url.protocol !== 'phonesignin:' || url.hostname !== 'activate' || !endpoint || !code) {
-    throw new Error('Not a phone sign-in activation link: expected phonesignin://activate?endpoint=…&code=…&issuer=…');
-  }
-  return issuer ? { endpoint, code, issuer } : { endpoint, code };
 }
 
 export class AuthenticatorKeys {
@@ -58,16 +45,17 @@ export class AuthenticatorKeys {
 
   private constructor(
     readonly deviceKey: SigningKey,
-    public credentialKey?: SigningKey,
+    public credentialKey: SigningKey | undefined,
+    private readonly keyOptions: KeyOptions,
   ) {}
 
-  static async create(): Promise<AuthenticatorKeys> {
-    return new AuthenticatorKeys(await newSigningKey());
+  static async create(options: KeyOptions = {}): Promise<AuthenticatorKeys> {
+    return new AuthenticatorKeys(await newSigningKey(options), undefined, options);
   }
 
   /** Keys an app kept from an earlier activation (and enablement), as it loads them on start. */
-  static restore(o: { deviceKey: SigningKey; deviceId: string; credentialKey?: SigningKey; credentialId?: string }): AuthenticatorKeys {
-    const keys = new AuthenticatorKeys(o.deviceKey, o.credentialKey);
+  static restore(o: { deviceKey: SigningKey; deviceId: string; credentialKey?: SigningKey; credentialId?: string }, options: KeyOptions = {}): AuthenticatorKeys {
+    const keys = new AuthenticatorKeys(o.deviceKey, o.credentialKey, options);
     keys.deviceId = o.deviceId;
     keys.credentialId = o.credentialId;
     return keys;
@@ -100,7 +88,7 @@ export class AuthenticatorKeys {
   /** Makes a fresh credential key (replacing any) and proves possession of it. */
   async credentialProof(o: { audience: string; now?: Date; jti?: string }): Promise<string> {
     if (!this.deviceId) throw new Error('Activate first: the credential proof names the device id.');
-    this.credentialKey = await newSigningKey();
+    this.credentialKey = await newSigningKey(this.keyOptions);
     return new SignJWT({ deviceId: this.deviceId })
       .setProtectedHeader({ alg: ALG, typ: 'phone-sign-in-credential+jwt', jwk: this.credentialKey.publicJwk })
       .setAudience(o.audience)
