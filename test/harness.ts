@@ -10,9 +10,15 @@ import { type RunningServer, type ServerOptions, startServer } from '../src/serv
 /** A clock tests move by hand, so expiry and lockout are tested without sleeping. */
 export class ManualClock implements Clock {
   private current = Date.now();
-  now = () => new Date(this.current);
+  private runningSince: number | undefined;
+  now = () => new Date(this.current + (this.runningSince === undefined ? 0 : Date.now() - this.runningSince));
   advance(seconds: number) {
     this.current += seconds * 1000;
+  }
+  /** From now on time passes as on the system clock: browser tests, where the page signs with the real time. */
+  run() {
+    this.current = Date.now();
+    this.runningSince = this.current;
   }
 }
 
