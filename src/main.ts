@@ -3,6 +3,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { runPrimary } from './cluster.js';
 import { createLogger } from './logger.js';
 import { type RunningServer, startServer } from './server.js';
+import { issueSetupCode } from './services/firstRun.js';
 
 /** The time a stop may take beyond SHUTDOWN_GRACE_MS (closing the database and Redis) before the process gives up. */
 const STOP_MARGIN_MS = 3000;
@@ -63,6 +64,9 @@ async function serve() {
   if (!cluster.isWorker || cluster.worker?.id === 1) {
     console.log(`Phone sign-in service: ${server.issuer}/graphql (GraphiQL in a browser)`);
     if (!config.operatorToken) console.log('Operator API disabled: set OPERATOR_TOKEN to create tenants.');
+    // To this console only, never through the logger (whose lines may be shipped elsewhere).
+    const setupCode = await issueSetupCode(server.app);
+    if (setupCode) console.log(`No organisation yet: open ${server.issuer}/setup and enter the one-time setup code.\nSetup code: ${setupCode}`);
   }
 }
 

@@ -272,3 +272,15 @@ export const signInLogs = pgTable(
   },
   (t) => [index('sign_in_logs_tenant_idx').on(t.tenantId, t.id)],
 );
+
+/**
+ * The first-run setup code (one row at most): printed to the console by a node that starts on a
+ * database without a tenant, redeemed once by /setup to create the first tenant. Only its SHA-256
+ * is kept; wrong guesses are counted, and the code is burned after too many.
+ */
+export const setupCodes = pgTable('setup_codes', {
+  id: text('id').primaryKey(),
+  codeHash: text('code_hash').notNull(),
+  failedAttempts: integer('failed_attempts').notNull().default(0),
+  createdAt: createdAt(),
+});

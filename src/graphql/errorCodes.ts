@@ -10,6 +10,7 @@ import type { UndeclaredErrorCode } from './errorCodeCheck.js';
  */
 export const MUTATION_ERRORS = {
   createTenant: ['INVALID_INPUT', 'ALREADY_EXISTS'],
+  createFirstTenant: ['INVALID_INPUT', 'ALREADY_EXISTS', 'SETUP_CODE_INVALID', 'ALREADY_SET_UP', 'RATE_LIMITED'],
   createUser: ['INVALID_INPUT', 'ALREADY_EXISTS'],
   updateUser: ['INVALID_INPUT', 'NOT_FOUND', 'LAST_ADMIN'],
   deleteUser: ['INVALID_INPUT', 'NOT_FOUND', 'LAST_ADMIN'],

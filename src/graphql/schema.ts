@@ -3,6 +3,7 @@ import './scalars.js';
 import './errors.js';
 import './users.js';
 import './tenants.js';
+import './firstRun.js';
 import './groups.js';
 import './settings.js';
 import './policy.js';

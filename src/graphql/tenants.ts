@@ -20,7 +20,7 @@ export const TenantRef = builder.objectRef<typeof tenants.$inferSelect>('Tenant'
   }),
 });
 
-const CreateTenantPayload = builder
+export const CreateTenantPayload = builder
   .objectRef<{ tenant: typeof tenants.$inferSelect; admin: typeof users.$inferSelect }>('CreateTenantPayload')
   .implement({
     description: 'A new tenant and its first admin.',

@@ -3,6 +3,7 @@ import type { DatabaseHandle } from '../db/client.js';
 import { whileCallerWaits } from '../services/caller.js';
 import type { TokenService } from '../services/tokens.js';
 import { metricsRoute } from './metrics.js';
+import { serveGraphiQLAsset } from './graphiql.js';
 import { webPages } from './webPages.js';
 import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
 
@@ -119,6 +120,7 @@ export function httpRoutes(
     if (route) return void route(res, req);
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (pathname === GRAPHQL_PATH) return void serveGraphQL(yoga, req, res);
+      if (req.method === 'GET' && serveGraphiQLAsset(pathname, res)) return;
       return void pages(req, res, pathname).then(
         (served) => (served ? undefined : serveGraphQL(yoga, req, res)),
         () => res.destroy(),

@@ -7,6 +7,7 @@ import type { Context } from '../graphql/builder.js';
 import { schema } from '../graphql/schema.js';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js';
+import { GRAPHIQL_OPTIONS, graphiqlHeaders, renderGraphiQL } from './graphiql.js';
 import { maskUnexpectedError } from './maskedErrors.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 
@@ -109,13 +110,15 @@ export function createGraphQLYoga(app: App) {
       // "Did you mean …" suggestions help while developing; in production they map the schema for anyone.
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: config.production } }),
       introspectionForStaff(config.production),
+      graphiqlHeaders(),
     ],
     cors: (request) => {
       const origin = request.headers.get('origin');
       return origin !== null && origins.has(origin) ? { origin: [origin], credentials: true } : false;
     },
     graphqlEndpoint: GRAPHQL_PATH,
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Phone sign-in' },
+    graphiql: GRAPHIQL_OPTIONS,
+    renderGraphiQL,
     landingPage: false,
     maskedErrors: { maskError: maskUnexpectedError },
     logging: {

@@ -19,6 +19,8 @@ function limitsOf(settings: RateLimitSettings) {
     passwordSignIn: signIn,
     temporaryAccessPassSignIn: signIn,
     activation: { ip: settings.activationPerIp },
+    // First-run setup codes: as scarce as activations, from one network.
+    setup: { ip: settings.activationPerIp },
     // The "account" of a device assertion is the device, counted once its signature verified.
     deviceAssertion: { ip: settings.devicePerIp, account: settings.devicePerDevice },
     refusedConnect: { ip: settings.refusedConnectsPerIp },
@@ -32,6 +34,7 @@ const REFUSALS: Record<LimitedAction, Record<Scope, string>> = {
   passwordSignIn: { ip: 'Too many password sign-ins from your network', account: 'Too many password sign-ins for this account' },
   temporaryAccessPassSignIn: { ip: 'Too many Temporary Access Pass sign-ins from your network', account: 'Too many Temporary Access Pass sign-ins for this account' },
   activation: { ip: 'Too many authenticator activations from your network', account: '' },
+  setup: { ip: 'Too many setup attempts from your network', account: '' },
   deviceAssertion: { ip: 'Too many authenticator requests from your network', account: 'Too many requests from this authenticator' },
   refusedConnect: { ip: 'Too many refused connections from your network', account: '' },
 };

@@ -36,29 +36,37 @@ export const domainTaken = (domain: string) =>
 
 /** Creates a tenant with its primary domain and its first admin, all or nothing. */
 export async function createTenant(app: App, actor: Actor, input: CreateTenantInput) {
+  const passwordHash = await tenantAdminPasswordHash(input);
+  return runUseCase(app, (tx) => insertTenant(tx, actor, input, passwordHash));
+}
+
+/** Checks the first admin's name against the domain, then hashes their password (before any transaction: it is slow on purpose). */
+export async function tenantAdminPasswordHash(input: CreateTenantInput): Promise<string> {
   if (domainOf(input.adminUserPrincipalName) !== input.domain) {
     throw new DomainError('INVALID_INPUT', `The first admin must be in the tenant's domain: use a name ending in "@${input.domain}".`, 'adminUserPrincipalName');
   }
-  const passwordHash = await hashPassword(input.adminPassword);
-  return runUseCase(app, async (tx) => {
-    const [tenant] = await tx.insert(tenants).values({ name: input.name, settings: DEFAULT_TENANT_SETTINGS }).returning();
-    // Claimed by the insert itself (not a prior read), so two tenants racing for one domain get one winner and one typed refusal.
-    const [claimed] = await tx.insert(tenantDomains).values({ domain: input.domain, tenantId: tenant!.id }).onConflictDoNothing().returning();
-    if (!claimed) throw domainTaken(input.domain);
-    const [admin] = await tx
-      .insert(users)
-      .values({
-        tenantId: tenant!.id,
-        userPrincipalName: input.adminUserPrincipalName,
-        displayName: input.adminUserPrincipalName,
-        passwordHash,
-        isAdmin: true,
-      })
-      .returning();
-    await audit(tx, { tenantId: tenant!.id, actor, action: 'tenant.create', targetType: 'TENANT', targetId: tenant!.id, after: { name: input.name, domain: input.domain } });
-    await audit(tx, { tenantId: tenant!.id, actor, action: 'user.create', targetType: 'USER', targetId: admin!.id, after: { userPrincipalName: admin!.userPrincipalName, isAdmin: true } });
-    return { tenant: tenant!, admin: admin! };
-  });
+  return hashPassword(input.adminPassword);
+}
+
+/** The rows of a new tenant, its domain and first admin, with their audit entries, in the caller's transaction. */
+export async function insertTenant(tx: Executor, actor: Actor, input: CreateTenantInput, passwordHash: string) {
+  const [tenant] = await tx.insert(tenants).values({ name: input.name, settings: DEFAULT_TENANT_SETTINGS }).returning();
+  // Claimed by the insert itself (not a prior read), so two tenants racing for one domain get one winner and one typed refusal.
+  const [claimed] = await tx.insert(tenantDomains).values({ domain: input.domain, tenantId: tenant!.id }).onConflictDoNothing().returning();
+  if (!claimed) throw domainTaken(input.domain);
+  const [admin] = await tx
+    .insert(users)
+    .values({
+      tenantId: tenant!.id,
+      userPrincipalName: input.adminUserPrincipalName,
+      displayName: input.adminUserPrincipalName,
+      passwordHash,
+      isAdmin: true,
+    })
+    .returning();
+  await audit(tx, { tenantId: tenant!.id, actor, action: 'tenant.create', targetType: 'TENANT', targetId: tenant!.id, after: { name: input.name, domain: input.domain } });
+  await audit(tx, { tenantId: tenant!.id, actor, action: 'user.create', targetType: 'USER', targetId: admin!.id, after: { userPrincipalName: admin!.userPrincipalName, isAdmin: true } });
+  return { tenant: tenant!, admin: admin! };
 }
 
 /** Every domain a tenant owns, primary and federated, in name order. */
