@@ -199,13 +199,20 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
     const shown = await requestPhoneSignIn(page, userPrincipalName);
     card = await challengeCard(authenticator);
     expect(await card.getByRole('textbox', { name: 'Number' }).count()).toBe(0);
-    await card.getByRole('button', { name: shown, exact: true }).click();
+    expect(await card.getByRole('button').allInnerTexts()).toHaveLength(3 + 3);
+    // By keyboard: Space picks the choice; after a wrong PIN focus is back in the PIN field, and Enter approves.
+    const choice = card.getByRole('button', { name: shown, exact: true });
+    await choice.focus();
+    await authenticator.keyboard.press('Space');
+    expect(await choice.getAttribute('aria-pressed')).toBe('true');
     await card.getByRole('textbox', { name: 'PIN' }).fill('1111');
     await card.getByRole('button', { name: 'Approve' }).click();
     await card.getByText('That PIN is not right').waitFor({ timeout: LIVE_MS });
     expect(await page.getByRole('group', { name: 'Sign-in number' }).isVisible()).toBe(true);
-    await card.getByRole('textbox', { name: 'PIN' }).fill('2580');
-    await card.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => authenticator.evaluate(() => document.activeElement?.getAttribute('type'))).toBe('password');
+    await authenticator.keyboard.press('Control+A');
+    await authenticator.keyboard.type('2580');
+    await authenticator.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Signed in' }).waitFor({ timeout: LIVE_MS });
 
     // Deny, then report: the sign-in page says what happened.

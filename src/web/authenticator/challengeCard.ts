@@ -85,7 +85,8 @@ export function challengeCard(challenge: PhoneSignInChallenge, o: { firstPin: bo
     element: card,
     problem(sentence, field) {
       problem.textContent = sentence;
-      (field === 'pin' ? pin : (numberField ?? form.querySelector('button'))!).focus();
+      // After the caller re-enables the form: a disabled field cannot take focus.
+      setTimeout(() => (field === 'pin' ? pin : (numberField ?? form.querySelector('button'))!).focus());
     },
     busy(on) {
       for (const control of form.querySelectorAll<HTMLButtonElement | HTMLInputElement>('button, input')) control.disabled = on;
