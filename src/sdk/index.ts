@@ -8,4 +8,5 @@ export { AuthenticatorKeys, type Decision, type KeyOptions, type SigningKey, typ
 export { type ChallengeFeed, FeedRefusedError, type FeedState, type ListenOptions } from './challengeFeed.js';
 export { type Answer, type AppOptions, AuthenticatorApp, CHALLENGE_FIELDS, type DeviceDescription, type PhoneSignInChallenge, discoverIssuer } from './client.js';
 export { ApiError, type Fetch, type GraphQLResult, graphqlRequest } from './graphql.js';
+export { IndexedDbKeyStore } from './indexedDbKeyStore.js';
 export { type AuthenticatorState, type KeyStore, MemoryKeyStore } from './keyStore.js';
