@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PinProtectedKeyFile, WrongPinError } from '../src/cli/keyFile.js';
 import { addUser, allowPhoneSignIn, beginRegistration } from './authenticatorClient.js';
 import { createTenant } from './harness.js';
-import { amrOf, attemptQuery, complete, serverPerFile, started } from './signInFlow.js';
+import { amrOf, attemptQuery, complete, serverPerFile, setSettings, started } from './signInFlow.js';
 import { Pty } from './support/pty.js';
 
 // The command-line authenticator as a person uses it: in a real terminal (a pseudo-terminal, so it
@@ -25,11 +25,13 @@ const cli = (...args: string[]) =>
   new Pty(process.execPath, ['--import', 'tsx', 'src/cli/authenticator.ts', ...args], { cwd: root, env: { ...process.env, HOME: home, AUTHENTICATOR_FILE: keyFile } });
 
 let user: Awaited<ReturnType<typeof addUser>>;
+let tenantId: string;
 let clockSync: ReturnType<typeof setInterval>;
 beforeAll(async () => {
   // The CLI signs with the real clock; the test server's clock is moved by hand, so keep it level.
   clockSync = setInterval(() => t.clock.advance((Date.now() - t.clock.now().getTime()) / 1000), 500);
   const tenant = await createTenant(t);
+  tenantId = tenant.tenantId;
   await allowPhoneSignIn(t, tenant.tenantId);
   user = await addUser(t, tenant);
 });
@@ -74,7 +76,7 @@ describe('the command-line authenticator', () => {
     await expect(new PinProtectedKeyFile(keyFile, '111111').load()).rejects.toThrow(WrongPinError);
   }, CLI_MS);
 
-  it('listens, shows a sign-in with app, location and IP, and approves it with the number and the PIN', async () => {
+  it('listens, shows each sign-in with app, location and IP, and approves, denies or reports it after the PIN', async () => {
     const terminal = cli('listen', '--poll-interval', '2');
     try {
       await terminal.waitFor('PIN:');
@@ -108,6 +110,18 @@ describe('the command-line authenticator', () => {
       terminal.type(PIN);
       await terminal.waitFor('Denied: the sign-in was declined.');
       expect((await attemptQuery(t, declined)).data.signInAttempt.status).toBe('DENIED');
+
+      // Pick-one-of-N matching: the terminal offers the choices; "r" reports the request as suspicious.
+      await setSettings(t, tenantId, { numberMatching: { style: 'CHOICE', digits: 2, choices: 3 } });
+      const suspicious = await started(t, user.userPrincipalName, 'Contoso Mail');
+      const offered = await terminal.waitFor('(d = deny, r = report suspicious activity)');
+      expect(offered).toContain(`Which number does the sign-in screen show?`);
+      expect(offered).toContain(suspicious.number);
+      terminal.type('r');
+      await terminal.waitFor('PIN:');
+      terminal.type(PIN);
+      await terminal.waitFor('Reported');
+      expect((await attemptQuery(t, suspicious)).data.signInAttempt).toMatchObject({ status: 'DENIED', failureReason: 'FRAUD_REPORTED' });
 
       terminal.interrupt();
       expect(await terminal.exited).toBe(0);
