@@ -3,6 +3,7 @@ import type { UserAccessChange } from '../realtime/events.js';
 import type { AttemptStatus, SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { stopIfCallerGone } from './caller.js';
+import { type DeviceAuth, spendAssertion, touchDevice } from './devices.js';
 import type { SignInsEnded } from './signInLogs.js';
 
 /** Events a use case causes, and the sign-ins it ended (for the metrics), held until its transaction has committed. */
@@ -55,16 +56,24 @@ export class Outbox implements SignInsEnded {
  * go out only once the transaction has committed. A rollback (a throw from `work`) publishes
  * nothing, so no one is told of a change that did not happen. Nor is work committed for an HTTP
  * caller that has gone (see caller.ts).
+ *
+ * `device`: the calling device, whose request's assertion (if not spent yet) is spent first thing
+ * in the same transaction, so the use case commits only with its jti, and a replay changes nothing.
  */
-export async function runUseCase<T>(app: App, work: (tx: Executor, outbox: Outbox) => Promise<T>): Promise<T> {
+export async function runUseCase<T>(app: App, work: (tx: Executor, outbox: Outbox) => Promise<T>, device?: DeviceAuth): Promise<T> {
   stopIfCallerGone();
   const outbox = new Outbox();
+  let spent = false;
   const result = await app.db.transaction(async (tx) => {
+    if (device) spent = await spendAssertion(tx, device);
     const value = await work(tx, outbox);
+    // Last, after the use case's own row locks (users, then attempts), in the order other writers take them.
+    if (spent) await touchDevice(tx, device!);
     // The caller left while this waited or ran (a slow or returning database): roll back.
     stopIfCallerGone();
     return value;
   });
+  if (spent) device!.assertion!.state = 'spent';
   outbox.publish(app);
   return result;
 }
