@@ -187,7 +187,7 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
       deviceId: auth.deviceId,
       at: now,
     }, outbox, outcomeAudit(moved, { type: 'DEVICE', id: auth.deviceId }));
-    outbox.attemptChanged(moved.id, moved.status);
+    outbox.attemptChanged(moved);
     if (outcome.kind === 'DENIED' && countsAsFailure(outcome.reason)) await recordFailure(tx, moved.userId, settings, now, outbox);
     if (outcome.kind === 'DENIED' && outcome.reason === 'FRAUD_REPORTED') await fraudReported(tx, moved, settings, now, outbox);
     return moved;

@@ -156,6 +156,21 @@ export class LiveTopic<S, T> {
     void this.readLoop([key], state);
   }
 
+  /**
+   * An event that carries the item as it now is: each local subscriber of `key` gets it without a
+   * read. While a read of the key is under way (a new subscriber's), that read goes once more
+   * instead, so an older read never arrives after the newer item.
+   */
+  changedTo(key: string, item: T) {
+    if (!this.subscribers.has(key)) return;
+    const running = this.reading.get(key);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    for (const { stream } of [...this.subscribers.get(key)!]) stream.push([item]);
+  }
+
   /** Events may have been lost (the transport was away): every local key is read again, in chunks. */
   async catchUp() {
     if (!this.options.read) return;

@@ -155,7 +155,7 @@ export async function completeSignIn(app: App, input: { attemptId: string; attem
       targetId: done.id,
       after: { kind: done.kind, amr: done.amr, sessionId: issued.sessionId },
     });
-    outbox.attemptChanged(done.id, 'COMPLETED');
+    outbox.attemptChanged(done);
     return issued;
   });
 }
@@ -174,7 +174,7 @@ export async function cancelSignIn(app: App, input: { attemptId: string; attempt
     }
     await updateSignInLog(tx, cancelled.id, { status: 'FAILURE', reasonCode: 'CANCELLED_BY_USER', at: now }, outbox);
     await auditOutcome(tx, cancelled, { type: 'ANONYMOUS' });
-    outbox.attemptChanged(cancelled.id, 'CANCELLED');
+    outbox.attemptChanged(cancelled);
     return cancelled;
   });
   return result && attemptView(result);

@@ -1,14 +1,15 @@
 import type { Executor } from '../db/client.js';
 import type { UserAccessChange } from '../realtime/events.js';
-import type { AttemptStatus, SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
+import type { SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
+import { type Attempt, type AttemptView, attemptView } from './attempts.js';
 import { stopIfCallerGone } from './caller.js';
 import { type DeviceAuth, spendAssertion, touchDevice } from './devices.js';
 import type { SignInsEnded } from './signInLogs.js';
 
 /** Events a use case causes, and the sign-ins it ended (for the metrics), held until its transaction has committed. */
 export class Outbox implements SignInsEnded {
-  private readonly attempts = new Map<string, AttemptStatus>();
+  private readonly attempts = new Map<string, AttemptView>();
   private readonly challenges: Array<{ userId: string; challengeId: string }> = [];
   private readonly alerts: Array<{ tenantId: string; alertId: string }> = [];
   private readonly revokedDevices: string[] = [];
@@ -16,8 +17,9 @@ export class Outbox implements SignInsEnded {
   private readonly accessChanges: Array<{ userId: string; change: UserAccessChange }> = [];
   private readonly endedSignIns: Array<[SignInMethod, SignInLogStatus]> = [];
 
-  attemptChanged(attemptId: string, status: AttemptStatus) {
-    this.attempts.set(attemptId, status);
+  /** The attempt as it now is (the row the transition returned): its browser is told this. */
+  attemptChanged(attempt: Attempt) {
+    this.attempts.set(attempt.id, attemptView(attempt));
   }
   challenge(userId: string, challengeId: string) {
     this.challenges.push({ userId, challengeId });
@@ -41,7 +43,9 @@ export class Outbox implements SignInsEnded {
     this.endedSignIns.push([method, status]);
   }
   publish(app: App) {
-    for (const [attemptId, status] of this.attempts) app.events.publish('signInAttemptChanged', { attemptId, status });
+    for (const [attemptId, view] of this.attempts) {
+      app.events.publish('signInAttemptChanged', { attemptId, status: view.status, kind: view.kind, failureReason: view.failureReason, expiresAt: view.expiresAt.toISOString() });
+    }
     for (const challenge of this.challenges) app.events.publish('userChallenge', challenge);
     for (const alert of this.alerts) app.events.publish('securityAlert', alert);
     for (const deviceId of this.revokedDevices) app.events.publish('deviceRevoked', { deviceId });
