@@ -107,9 +107,15 @@ export async function watchAttempt(app: App, attemptId: string, attemptSecret: s
   return app.live.attempts.subscribe(attemptId, {});
 }
 
-/** The current state of several watched attempts, one statement for all (the hub in live.ts). */
+/**
+ * The current state of several watched attempts, one statement for all (the hub in live.ts); a new
+ * watcher's read, of one attempt, is the prepared read by id.
+ */
 export async function watchedAttempts<S>(app: App, attemptIds: string[], watchersOf: (attemptId: string) => S[]): Promise<Map<string, Map<S, AttemptView[]>>> {
-  const rows = await app.db.select().from(signInAttempts).where(inArray(signInAttempts.id, attemptIds));
+  const rows =
+    attemptIds.length === 1
+      ? [await attemptNow(app.db, attemptIds[0]!)].filter((row) => row !== undefined)
+      : await app.db.select().from(signInAttempts).where(inArray(signInAttempts.id, attemptIds));
   return new Map(rows.map((row) => [row.id, new Map(watchersOf(row.id).map((watcher) => [watcher, [attemptView(row)]]))]));
 }
 
