@@ -101,10 +101,12 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
   });
 }
 
-/** The attempt now, then every change, until it is final. Null for a wrong secret. */
+/** The attempt now (the read that checks the secret), then every change, until it is final. Null for a wrong secret. */
 export async function watchAttempt(app: App, attemptId: string, attemptSecret: string): Promise<AsyncIterable<AttemptView> | null> {
-  if (!(await attemptForSecret(app.db, attemptId, attemptSecret))) return null;
-  return app.live.attempts.subscribe(attemptId, {});
+  return app.live.attempts.subscribeAfter(attemptId, {}, async () => {
+    const attempt = await attemptForSecret(app.db, attemptId, attemptSecret);
+    return attempt && [attemptView(attempt)];
+  });
 }
 
 /**
