@@ -1,4 +1,6 @@
-/** The IPC side of the benchmark's child processes: answers `stats` requests from the benchmark. */
+/** The IPC side of the benchmark's child processes: answers `stats` and `profile` requests from the benchmark. */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 
 export interface ChildStats {
   /** process.cpuUsage() user + system, in microseconds since the process started. */
@@ -16,7 +18,24 @@ export function childStatsHandler(extra: () => { statements: number; transaction
   if (typeof gc !== 'function') throw new Error('Start the benchmark child with --expose-gc: its heap is measured after a full GC.');
   // The benchmark gone (killed, crashed): so is its child, rather than an orphan holding sockets.
   process.once('disconnect', () => process.exit(0));
-  process.on('message', (message: { type?: string; id?: number; gc?: boolean }) => {
+  let profiler: Session | undefined;
+  process.on('message', async (message: { type?: string; id?: number; gc?: boolean; action?: 'start' | 'stop'; file?: string }) => {
+    if (message?.type === 'profile') {
+      // V8's sampling profiler over a window the benchmark chooses (the sign-ins, not set-up).
+      if (message.action === 'start') {
+        profiler = new Session();
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.start');
+      } else if (profiler) {
+        const { profile } = await profiler.post('Profiler.stop');
+        writeFileSync(message.file!, JSON.stringify(profile));
+        profiler.disconnect();
+        profiler = undefined;
+      }
+      process.send?.({ type: 'profiled', id: message.id });
+      return;
+    }
     if (message?.type !== 'stats') return;
     if (message.gc) {
       // Two passes: the first may only queue finalisers that free more on the second.

@@ -7,6 +7,8 @@ export interface Child {
   url: string;
   pid: number;
   stats(options?: { gc?: boolean }): Promise<ChildStats>;
+  /** Starts V8's CPU profiler in the child, or stops it and writes the profile (.cpuprofile JSON) to `file`. */
+  profile(action: 'start' | 'stop', file?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +49,17 @@ export async function startChild(script: string, env: NodeJS.ProcessEnv): Promis
         };
         child.on('message', onMessage);
         child.send({ type: 'stats', id, gc: options.gc ?? false });
+      }),
+    profile: (action, file) =>
+      new Promise<void>((resolve) => {
+        const id = nextRequest++;
+        const onMessage = (message: { type?: string; id?: number }) => {
+          if (message?.type !== 'profiled' || message.id !== id) return;
+          child.off('message', onMessage);
+          resolve();
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'profile', id, action, file });
       }),
     stop: async () => {
       if (child.exitCode !== null) return;

@@ -26,13 +26,19 @@ import { SOURCE_ADDRESSES } from './sockets.js';
 import { progress, sleep } from './util.js';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench/results/latest.json' }, users: { type: 'string' }, devices: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, out: { type: 'string', default: 'bench/results/latest.json' }, users: { type: 'string' }, devices: { type: 'string' }, batch: { type: 'string' }, profile: { type: 'string' } },
 });
 const preset = values.quick
   ? { users: 200, devicesPerUser: 5, rates: [10, 25, 50, 100, 200], stepSeconds: 3, batch: 20, batchUsers: 20, burst: 100, idleSeconds: 3, cryptoIterations: 300, pgTransactions: 200, connectUntilSecond: 110, stepsUntilSecond: 170 }
   : { users: 2000, devicesPerUser: 5, rates: [10, 25, 50, 100, 200, 400, 700, 1000, 1400], stepSeconds: 15, batch: 50, batchUsers: 20, burst: 1000, idleSeconds: 10, cryptoIterations: 2000, pgTransactions: 2000, connectUntilSecond: 300, stepsUntilSecond: 470 };
 /** --users and --devices (per user, at most 5) change the directory's size, e.g. to check the harness on a few phones. */
-const plan = { ...preset, users: Number(values.users ?? preset.users), devicesPerUser: Math.min(5, Number(values.devices ?? preset.devicesPerUser)) };
+const plan = {
+  ...preset,
+  users: Number(values.users ?? preset.users),
+  devicesPerUser: Math.min(5, Number(values.devices ?? preset.devicesPerUser)),
+  // --batch: more sign-ins in the measured batch, for steadier counts and a fuller --profile.
+  batch: Number(values.batch ?? preset.batch),
+};
 const authenticators = plan.users * plan.devicesPerUser;
 /** Sign-ins at a time in the measured batch (statement counts). */
 const BATCH_CONCURRENCY = 10;
@@ -136,14 +142,21 @@ try {
   const quietSeconds = (performance.now() - quietStart) / 1000;
   const backgroundTransactionsPerSecond = (quietAfter.transactions - quietBefore.transactions) / quietSeconds;
   const backgroundStatementsPerSecond = (quietAfter.statements - quietBefore.statements) / quietSeconds;
+  const backgroundCpuMicrosPerSecond = (quietAfter.cpuMicros - quietBefore.cpuMicros) / quietSeconds;
 
   progress(`statement count: ${plan.batch} sign-ins, ${BATCH_CONCURRENCY} at a time, by ${first.ready.length} users`);
   const pgBefore = await xacts();
   const pgWindowStart = performance.now();
+  // --profile <file>: V8's CPU profile of the service over this batch (open it in Chrome DevTools).
+  if (values.profile) await service.profile('start');
   const clientBefore = await service.stats();
   const batchStart = performance.now();
   const batch = await runBatch(driver, plan.batch, BATCH_CONCURRENCY);
   const clientAfter = await service.stats();
+  if (values.profile) {
+    await service.profile('stop', values.profile);
+    progress(`wrote the service's CPU profile of the batch to ${values.profile}`);
+  }
   const batchSeconds = (performance.now() - batchStart) / 1000;
   await sleep(STATS_FLUSH_MS);
   const pgAfter = await xacts();
@@ -153,6 +166,7 @@ try {
   const transactionsPerSignIn = (pgAfter - pgBefore - backgroundTransactionsPerSecond * pgWindowSeconds) / counted;
   const clientTransactionsPerSignIn = (clientAfter.transactions - clientBefore.transactions - backgroundTransactionsPerSecond * batchSeconds) / counted;
   const statementsPerSignIn = (clientAfter.statements - clientBefore.statements - backgroundStatementsPerSecond * batchSeconds) / counted;
+  const cpuMsPerSignIn = (clientAfter.cpuMicros - clientBefore.cpuMicros - backgroundCpuMicrosPerSecond * batchSeconds) / counted / 1000;
 
   const rest = await connectPhones(wsUrl, directory.users.slice(plan.batchUsers), driver.onChallenge, connectUntil, (n) => onConnected(phones.length + n));
   phones = [...phones, ...rest.clients];
@@ -217,6 +231,7 @@ try {
     transactionsPerSignIn,
     clientTransactionsPerSignIn,
     statementsPerSignIn,
+    cpuMsPerSignIn,
     batch,
     steps,
     burst,

@@ -28,6 +28,8 @@ export interface Measured {
   transactionsPerSignIn: number;
   clientTransactionsPerSignIn: number;
   statementsPerSignIn: number;
+  /** Service CPU (user + system) per complete sign-in over the measured batch, less the background. */
+  cpuMsPerSignIn: number;
   batch: StepResult;
   steps: StepResult[];
   burst: { started: number; completed: number; approvedP99Ms: number; p99Ms: number; firstError?: string };
@@ -71,6 +73,7 @@ export function report(m: Measured) {
     idleCpuPercent: round(m.idleCpuPercent, 2),
     transactionsPerSignIn: round(m.transactionsPerSignIn, 2),
     statementsPerSignIn: round(m.statementsPerSignIn, 2),
+    cpuMsPerSignIn: round(m.cpuMsPerSignIn, 2),
     burst: { started: m.burst.started, completed: m.burst.completed, approvedP99Ms: round(m.burst.approvedP99Ms, 1), p99Ms: round(m.burst.p99Ms, 1), ...(m.burst.firstError ? { firstError: m.burst.firstError } : {}) },
     targets,
     floor: {
@@ -103,7 +106,7 @@ export function report(m: Measured) {
       `pushP99Ms: beginSignIn sent → challenge on the first of the user\'s phones, at the first step (${m.steps[0]?.rate}/s) with every phone connected; rawWsPushP99Ms: POST to a trivial ws server sent → the message on the chosen one of as many raw sockets, at the same rate.`,
       'kibPerAuthenticator and rawWsKibPerConnection: growth of the server process\'s V8 heap after two full GCs, from before the sockets connected to after, divided by sockets.',
       'idleCpuPercent: service process CPU (process.cpuUsage, user+system) over the idle window with every authenticator connected, in % of one core.',
-      `transactionsPerSignIn: pg_stat_database xact_commit+xact_rollback of the bench database over the measured batch (${m.batch.offered} sign-ins 10 at a time, ${m.batch.completed} completed, with only the batch users' phones connected; read after the statistics flush), less the background (housekeeping, subscription re-reads) counted at the client just before. statementsPerSignIn: counted at the service's postgres.js client (its debug hook, bench child only), BEGIN and COMMIT included, less background; pg_stat_statements is not loaded on this Postgres.`,
+      `transactionsPerSignIn: pg_stat_database xact_commit+xact_rollback of the bench database over the measured batch (${m.batch.offered} sign-ins 10 at a time, ${m.batch.completed} completed, with only the batch users' phones connected; read after the statistics flush), less the background (housekeeping, subscription re-reads) counted at the client just before. statementsPerSignIn: counted at the service's postgres.js client (its debug hook, bench child only), BEGIN and COMMIT included, less background; pg_stat_statements is not loaded on this Postgres. cpuMsPerSignIn: the service's process.cpuUsage (user + system) over the same batch, less the background's CPU at the same rate, per completed sign-in.`,
       `Floor: the server\'s own per-sign-in work on this machine — the sign-in\'s writes as one raw postgres.js transaction (insert attempt and its log, approve, complete, finish the log, insert the session; ${m.pg.concurrency} at a time, wall time over count) plus ES256 with jose — summed as if on one core.`,
       'The load generator runs in one process; generator.limitedAtLastStep is true when it used more than 80 % of a core or started arrivals more than 50 ms late (p99) at the last step.',
     ],
@@ -131,6 +134,7 @@ export function report(m: Measured) {
     row('idleCpuPercent', m.idleCpuPercent.toFixed(2), targets.idleCpuPercent.target, targets.idleCpuPercent.met),
     row('transactionsPerSignIn', m.transactionsPerSignIn.toFixed(2), `${targets.transactionsPerSignIn.target} (client count ${m.clientTransactionsPerSignIn.toFixed(2)})`, targets.transactionsPerSignIn.met),
     row('statementsPerSignIn', m.statementsPerSignIn.toFixed(2), 'counted at the service\'s postgres.js client'),
+    row('cpuMsPerSignIn', m.cpuMsPerSignIn.toFixed(2), 'service CPU per complete sign-in (the batch, less background)'),
     row('burst', `${m.burst.completed}/${m.burst.started}`, `completed; approval p99 ${m.burst.approvedP99Ms.toFixed(0)} ms seen by the browser`),
     row('floor parts (µs)', `${m.pg.transactionMicros.toFixed(0)} + ${m.crypto.verifyMicros.toFixed(0)} + ${m.crypto.signMicros.toFixed(0)}`, 'Postgres transaction + ES256 verify + ES256 sign'),
     '',

@@ -1,12 +1,13 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { IncomingMessage } from 'node:http';
-import { BREAK, type DocumentNode, GraphQLError, visit } from 'graphql';
+import { BREAK, type DocumentNode, GraphQLError, Kind, type ExecutionResult, getOperationAST, visit } from 'graphql';
 import { type Plugin, createYoga } from 'graphql-yoga';
 import { clientIp } from '../domain/clientIp.js';
 import type { Context } from '../graphql/builder.js';
 import { schema } from '../graphql/schema.js';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js';
+import { ASSERTION_REPLAYED, AssertionReplayedError, type DeviceAuth, auditReplayedAssertion, spendAssertionAlone } from '../services/devices.js';
 import { GRAPHIQL_OPTIONS, graphiqlHeaders, renderGraphiQL } from './graphiql.js';
 import { maskUnexpectedError } from './maskedErrors.js';
 import { RateLimitedError } from '../services/rateLimits.js';
@@ -45,10 +46,10 @@ const rateLimited = (error: RateLimitedError) =>
  * signature check and a database read), a device only once its assertion verified, so nobody
  * else can spend a device's allowance by naming it.
  */
-export async function authenticate(app: App, authorization: string | null | undefined, ip: string | null): Promise<Auth> {
+export async function authenticate(app: App, authorization: string | null | undefined, ip: string | null, spendAssertion: 'now' | 'later' = 'now'): Promise<Auth> {
   const device = /^\s*device\s/i.test(authorization ?? '');
   if (device) await app.rateLimits.consume('deviceAssertion', { ip });
-  const auth = await resolveAuth(app, authorization);
+  const auth = await resolveAuth(app, authorization, spendAssertion);
   if (auth.kind === 'device') await app.rateLimits.consume('deviceAssertion', { account: auth.deviceId });
   return auth;
 }
@@ -84,6 +85,60 @@ function introspects(document: DocumentNode): boolean {
   return found;
 }
 
+/** Mutations that spend the request's device assertion in their own use case's transaction (runUseCase's `device`). */
+const SPENT_IN_USE_CASE: ReadonlySet<string> = new Set(['respondToPhoneSignInChallenge']);
+
+/** Whether the operation is made only of such mutations (a fragment at the root is not looked into: spent before, as for any other). */
+function spendsInUseCase(document: DocumentNode, operationName: string | null | undefined): boolean {
+  const operation = getOperationAST(document, operationName);
+  return (
+    operation?.operation === 'mutation' &&
+    operation.selectionSet.selections.every((selection) => selection.kind === Kind.FIELD && (SPENT_IN_USE_CASE.has(selection.name.value) || selection.name.value === '__typename'))
+  );
+}
+
+/**
+ * An HTTP request's device assertion is accepted once: its jti is spent before the operation runs,
+ * or, for the mutations that spend it in their own transaction (one write fewer on the sign-in
+ * path), by them; what they did not spend (their resolver never ran that far) is spent before the
+ * answer goes out. A replay found either way is refused whole, as authentication refuses it.
+ */
+function deviceAssertionOnce(app: App): Plugin<Context> {
+  const spend = async (auth: DeviceAuth): Promise<ExecutionResult | undefined> => {
+    try {
+      await spendAssertionAlone(app, auth);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof AssertionReplayedError)) throw error;
+      await auditReplayedAssertion(app, auth);
+      return { errors: [unauthenticated(new AuthenticationError(`Device not authenticated: ${ASSERTION_REPLAYED}.`))] };
+    }
+  };
+  return {
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const { auth } = args.contextValue;
+      if (auth.kind !== 'device' || !auth.assertion) return;
+      const refusal = await spend(auth);
+      if (refusal) setResultAndStopExecution(refusal);
+    },
+    async onExecute({ args, setResultAndStopExecution }) {
+      const { auth } = args.contextValue;
+      if (auth.kind !== 'device' || !auth.assertion) return undefined;
+      if (!spendsInUseCase(args.document, args.operationName)) {
+        const refusal = await spend(auth);
+        if (refusal) setResultAndStopExecution(refusal);
+        return undefined;
+      }
+      return {
+        async onExecuteDone({ setResult }) {
+          const refusal = await spend(auth);
+          if (refusal) setResult(refusal);
+        },
+      };
+    },
+  };
+}
+
 /** In production the schema is shown to admins and the operator only; in development to anyone. */
 function introspectionForStaff(production: boolean): Plugin<Context> {
   return {
@@ -109,6 +164,8 @@ export function createGraphQLYoga(app: App) {
       originCheck(origins),
       // "Did you mean …" suggestions help while developing; in production they map the schema for anyone.
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: config.production } }),
+      // Before any plugin that may end execution early: every executed request spends its assertion.
+      deviceAssertionOnce(app),
       introspectionForStaff(config.production),
       graphiqlHeaders(),
     ],
@@ -132,7 +189,7 @@ export function createGraphQLYoga(app: App) {
       if (ws) return { app, auth: ws.auth, clientIp: ws.clientIp };
       const clientIp = requestClientIp(req, config.trustedProxies);
       try {
-        const auth = await authenticate(app, request.headers.get('authorization'), clientIp);
+        const auth = await authenticate(app, request.headers.get('authorization'), clientIp, 'later');
         return { app, auth, clientIp };
       } catch (error) {
         if (error instanceof AuthenticationError) throw unauthenticated(error);

@@ -10,8 +10,11 @@ import type { Logger } from 'pino';
  * attempt secrets, numbers or keys, because with REDIS_URL they cross the network.
  */
 export type Topics = {
-  /** A sign-in attempt changed status; the browser re-reads it. */
-  signInAttemptChanged: [payload: { attemptId: string; status: string }];
+  /**
+   * A sign-in attempt changed status, with what its browser may see of it (kind, failure reason,
+   * expiry: no secret), so the browser is told without a read of the attempt.
+   */
+  signInAttemptChanged: [payload: { attemptId: string; status: string; kind: string; failureReason: string | null; expiresAt: string }];
   /** A challenge is pending for this user; their authenticators re-read it from the database. */
   userChallenge: [payload: { userId: string; challengeId: string }];
   /** A device was removed or revoked; its open subscriptions are closed. */

@@ -202,7 +202,7 @@ export async function expireAttempts(app: App, attemptId?: string): Promise<void
     for (const attempt of [...unanswered, ...unredeemed]) {
       await updateSignInLog(tx, attempt.id, { status: logStatusOf('EXPIRED'), reasonCode: attempt.failureReason, at: now }, outbox);
       await auditOutcome(tx, attempt, { type: 'SYSTEM' });
-      outbox.attemptChanged(attempt.id, 'EXPIRED');
+      outbox.attemptChanged(attempt);
     }
   });
 }

@@ -34,8 +34,9 @@ export class AuthenticationError extends Error {}
 /**
  * Reads an Authorization value: `Bearer <operator token>`, `Bearer <access token>` or
  * `Device <device assertion>`. A present but invalid credential is an error, never anonymous.
+ * `spendAssertion: 'later'`: a device assertion's jti is left to the request (see devices.ts).
  */
-export async function resolveAuth(app: App, authorization: string | undefined | null): Promise<Auth> {
+export async function resolveAuth(app: App, authorization: string | undefined | null, spendAssertion: 'now' | 'later' = 'now'): Promise<Auth> {
   if (!authorization) return { kind: 'anonymous' };
   const match = /^(Bearer|Device)\s+(\S+)$/i.exec(authorization.trim());
   if (!match) throw new AuthenticationError('The Authorization value must be "Bearer <token>" or "Device <device assertion>".');
@@ -44,7 +45,7 @@ export async function resolveAuth(app: App, authorization: string | undefined | 
   // Each refusal fits its credential: a phone re-signs or re-registers, a person signs in again.
   if (scheme === 'device') {
     try {
-      return await authenticateDevice(app, credential);
+      return await authenticateDevice(app, credential, spendAssertion);
     } catch (error) {
       if (error instanceof InvalidTokenError) throw new AuthenticationError(`Device not authenticated: ${error.message}.`);
       throw error;

@@ -13,7 +13,7 @@ import { SignedMessageError, type SignedMessageErrorCode } from '../domain/signe
 import type { App } from './app.js';
 import { type Attempt, type AttemptView, attemptView, expireAttempts, outcomeAudit, transition } from './attempts.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
-import type { DeviceAuth } from './devices.js';
+import { type DeviceAuth, spendAssertionAlone } from './devices.js';
 import { updateSignInLog } from './signInLogs.js';
 import { fraudReported, recordFailure, recordForgery, refuseIfForging } from './signInProtection.js';
 import { runUseCase } from './useCase.js';
@@ -112,7 +112,17 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
     targetType: 'DEVICE',
     targetId: auth.deviceId,
   };
-  const result = await auditingRefusals(app, trail, () => answer(app, auth, response, trail));
+  // The request's device assertion is spent in the answer's transaction; every other way out spends
+  // it on its own before anything is audited or answered, so a replayed request does nothing.
+  const result = await auditingRefusals(app, trail, async () => {
+    try {
+      return await answer(app, auth, response, trail);
+    } catch (error) {
+      await spendAssertionAlone(app, auth);
+      throw error;
+    }
+  });
+  await spendAssertionAlone(app, auth);
   if (!result) await audit(app.db, { ...trail, result: 'FAILURE', reasonCode: 'NOT_FOUND' });
   return result;
 }
@@ -143,8 +153,10 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
     claims = await verifyChallengeResponse(response, signer.key, attempt, now, app.importedKeys);
   } catch (error) {
     if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE') {
-      // Proves nothing about the user, so it is not their failure: audited and capped per device.
+      // Proves nothing about the user, so it is not their failure: audited and capped per device
+      // (once the assertion is spent, so that replaying one cannot count forgeries against a device).
       trail.reasonCode = 'BAD_SIGNATURE';
+      await spendAssertionAlone(app, auth);
       recordForgery(app, auth.deviceId);
     }
     if (error instanceof SignedMessageError && error.code === 'STALE' && (await isLateReplay(app, auth, response, signer.key, attempt))) return attemptView(attempt);
@@ -175,11 +187,11 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
       deviceId: auth.deviceId,
       at: now,
     }, outbox, outcomeAudit(moved, { type: 'DEVICE', id: auth.deviceId }));
-    outbox.attemptChanged(moved.id, moved.status);
+    outbox.attemptChanged(moved);
     if (outcome.kind === 'DENIED' && countsAsFailure(outcome.reason)) await recordFailure(tx, moved.userId, settings, now, outbox);
     if (outcome.kind === 'DENIED' && outcome.reason === 'FRAUD_REPORTED') await fraudReported(tx, moved, settings, now, outbox);
     return moved;
-  });
+  }, auth);
   if (result) return attemptView(result);
   // Another answer won the race, or the challenge expired just now: report what is stored.
   if (attempt.expiresAt <= now) await expireAttempts(app, attempt.id);

@@ -21,6 +21,65 @@ export interface DeviceAuth {
   deviceId: string;
   userId: string;
   tenantId: string;
+  /**
+   * An HTTP request's assertion, verified but not yet spent (see spendAssertion); absent once spent
+   * where it was verified (graphql-ws connection_init).
+   */
+  assertion?: UnspentAssertion;
+}
+
+/**
+ * The single-use part of a verified device assertion, spent once per request: in the first use
+ * case's transaction (runUseCase), so the request's writes and its jti commit together or not at
+ * all, or on its own before the request does anything else (yoga.ts). `touch`: lastUsedAt is due.
+ */
+export interface UnspentAssertion {
+  jti: string;
+  expiresAt: Date;
+  touch: Date | null;
+  state: 'unspent' | 'spent' | 'replayed';
+}
+
+export const ASSERTION_REPLAYED = 'this device assertion was already used (its jti was seen before); sign a new one for each request';
+
+/** Thrown by spendAssertion for an assertion spent before (by a concurrent request, say): the request is refused whole. */
+export class AssertionReplayedError extends InvalidTokenError {
+  constructor() {
+    super(ASSERTION_REPLAYED);
+  }
+}
+
+/**
+ * Inserts the request's jti on `db` (a transaction, or the database itself); throws
+ * AssertionReplayedError when it was seen before. Returns whether this call inserted it: the caller
+ * marks it spent once that write has committed. Concurrent requests with one assertion: the insert
+ * of the second waits for the first's transaction, then finds the jti and refuses.
+ */
+export async function spendAssertion(db: Executor, auth: DeviceAuth): Promise<boolean> {
+  const assertion = auth.assertion;
+  if (!assertion || assertion.state === 'spent') return false;
+  if (assertion.state === 'replayed' || !(await acceptOnce(db, `device:${auth.deviceId}`, assertion.jti, assertion.expiresAt))) {
+    assertion.state = 'replayed';
+    throw new AssertionReplayedError();
+  }
+  return true;
+}
+
+/** lastUsedAt, when spending the assertion found it due: written last in the use case's transaction, after its row locks. */
+export async function touchDevice(db: Executor, auth: DeviceAuth): Promise<void> {
+  if (auth.assertion?.touch) await db.update(devices).set({ lastUsedAt: auth.assertion.touch }).where(eq(devices.id, auth.deviceId));
+}
+
+/** Spends the request's assertion on its own (autocommit), when no use case did: before any other work, or after it when that wrote nothing. */
+export async function spendAssertionAlone(app: App, auth: DeviceAuth): Promise<void> {
+  if (!(await spendAssertion(app.db, auth))) return;
+  await touchDevice(app.db, auth);
+  auth.assertion!.state = 'spent';
+}
+
+/** The refusal of a replayed assertion found after authentication (see spendAssertion), audited as authenticateDevice audits it. */
+export async function auditReplayedAssertion(app: App, auth: DeviceAuth): Promise<void> {
+  await app.refusalAudit.record({ tenantId: auth.tenantId, actor: { type: 'DEVICE', id: auth.deviceId }, action: 'device.authenticate', targetType: 'DEVICE', targetId: auth.deviceId, result: 'FAILURE', reasonCode: 'ASSERTION_REPLAYED' });
 }
 
 /** The user's registered devices that are not revoked: where push MFA goes, and whose connections close when the user loses access. */
@@ -83,8 +142,10 @@ async function deviceNamedBy(db: Executor, jws: string): Promise<{ id: string; t
  * Verifies a device assertion (`Authorization: Device <assertion>`, over HTTP or in graphql-ws
  * connection_init) and names the device speaking: signed by the registered device key, for this
  * issuer, fresh, accepted once, from a device that is neither removed nor owned by a disabled user.
+ * `spend: 'later'` leaves its jti to be spent by the request (UnspentAssertion), which must do so
+ * before it answers.
  */
-export async function authenticateDevice(app: App, assertion: string): Promise<DeviceAuth> {
+export async function authenticateDevice(app: App, assertion: string, spend: 'now' | 'later' = 'now'): Promise<DeviceAuth> {
   let known: { id: string; tenantId: string } | undefined;
   const refuse = async (reasonCode: string, message: string): Promise<never> => {
     // Refusals are audited once the assertion names a registered device: in a well-formed ES256
@@ -108,14 +169,25 @@ export async function authenticateDevice(app: App, assertion: string): Promise<D
     // Told only after the signature verifies, so only the device itself learns it was removed.
     if (device.revokedAt) return await refuse('DEVICE_REVOKED', 'this device was removed from the account; add it again from Security info');
     if (device.userDisabled) return await refuse('ACCOUNT_DISABLED', 'the account of this device is disabled');
-    if (!(await acceptOnce(app.db, `device:${device.id}`, verified.jti, new Date(verified.expiresAt * 1000)))) {
-      return await refuse('ASSERTION_REPLAYED', 'this device assertion was already used (its jti was seen before); sign a new one for each request');
-    }
     // Decided here from the row already read, so most requests write only their jti.
-    if (!device.lastUsedAt || device.lastUsedAt < addSeconds(now, -LAST_USED_RESOLUTION_S)) {
-      await app.db.update(devices).set({ lastUsedAt: now }).where(eq(devices.id, device.id));
+    const touch = !device.lastUsedAt || device.lastUsedAt < addSeconds(now, -LAST_USED_RESOLUTION_S) ? now : null;
+    const auth: DeviceAuth = {
+      kind: 'device',
+      deviceId: device.id,
+      userId: device.userId,
+      tenantId: device.tenantId,
+      assertion: { jti: verified.jti, expiresAt: new Date(verified.expiresAt * 1000), touch, state: 'unspent' },
+    };
+    if (spend === 'later') return auth;
+    try {
+      await spendAssertionAlone(app, auth);
+    } catch (error) {
+      if (error instanceof AssertionReplayedError) return await refuse('ASSERTION_REPLAYED', ASSERTION_REPLAYED);
+      throw error;
     }
-    return { kind: 'device', deviceId: device.id, userId: device.userId, tenantId: device.tenantId };
+    // Spent where it was verified: the connection holds no more of it.
+    delete auth.assertion;
+    return auth;
   } catch (error) {
     if (error instanceof SignedMessageError) {
       if (error.code === 'WRONG_TYPE') known = await deviceNamedBy(app.db, assertion);

@@ -82,4 +82,42 @@ describe('LiveTopic', () => {
     expect(await take(a, 1)).toEqual(['x']);
     expect(await take(b, 1)).toEqual(['y']);
   });
+
+  it('tells subscribers an event\'s item without a read, unless a read of the key is under way', async () => {
+    const { read, calls } = handRead();
+    const topic = new LiveTopic<object, string>({ name: 't', logger, read, key: (s) => s });
+    const one = topic.subscribe('a', {});
+    topic.changedTo('a', 'APPROVED');
+    // A read was under way: it goes once more rather than letting its older answer come last.
+    calls[0]!.answer({ a: ['PENDING'] });
+    await expect.poll(() => calls.length).toBe(2);
+    calls[1]!.answer({ a: ['APPROVED'] });
+    expect(await take(one, 2)).toEqual(['PENDING', 'APPROVED']);
+    topic.changedTo('a', 'COMPLETED');
+    topic.changedTo('nobody', 'COMPLETED');
+    expect(await take(one, 1)).toEqual(['COMPLETED']);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('subscribes after its caller\'s own read, reading again only for an event that came during it', async () => {
+    const { read, calls } = handRead();
+    const topic = new LiveTopic<object, string>({ name: 't', logger, read, key: (s) => s });
+    const quiet = await topic.subscribeAfter('a', {}, async () => ['PENDING']);
+    expect(await take(quiet!, 1)).toEqual(['PENDING']);
+    expect(calls).toHaveLength(0);
+
+    let answerFirst!: (items: string[] | null) => void;
+    const subscribing = topic.subscribeAfter('b', {}, () => new Promise((resolve) => (answerFirst = resolve)));
+    topic.changedTo('b', 'APPROVED');
+    answerFirst(['PENDING']);
+    const stream = (await subscribing)!;
+    await expect.poll(() => calls.length).toBe(1);
+    calls[0]!.answer({ b: ['APPROVED'] });
+    expect(await take(stream, 2)).toEqual(['PENDING', 'APPROVED']);
+
+    expect(await topic.subscribeAfter('c', {}, async () => null)).toBeNull();
+    expect(topic.has('c')).toBe(false);
+    await expect(topic.subscribeAfter('d', {}, async () => Promise.reject(new Error('database away')))).rejects.toThrow('database away');
+    expect(topic.has('d')).toBe(false);
+  });
 });

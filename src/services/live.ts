@@ -117,6 +117,40 @@ export class LiveTopic<S, T> {
 
   /** Registers a subscriber, then reads its key: what was there before it registered is replayed, what comes later is pushed. */
   subscribe(key: string, subscriber: S): LiveStream<T> {
+    const stream = this.register(key, subscriber);
+    this.changed(key);
+    return stream;
+  }
+
+  /**
+   * Registers a subscriber whose first items come from `first`, a read its caller makes anyway (to
+   * check a secret, say), instead of a read of the topic: one read, not two. Events meanwhile make
+   * the key be read once more after it, so nothing older arrives after something newer. `first`
+   * answering null drops the subscriber, and null is returned. While the key is being read already,
+   * the subscriber is registered as by subscribe, after `first`.
+   */
+  async subscribeAfter(key: string, subscriber: S, first: () => Promise<T[] | null>): Promise<LiveStream<T> | null> {
+    if (this.reading.has(key)) {
+      const items = await first();
+      return items ? this.subscribe(key, subscriber) : null;
+    }
+    const stream = this.register(key, subscriber);
+    const state = { again: false };
+    this.reading.set(key, state);
+    let items: T[] | null = null;
+    try {
+      items = await first();
+    } finally {
+      // Its items go first; an event that came meanwhile then reads the key again, for every subscriber.
+      if (items) stream.push(items);
+      else void stream.return();
+      if (state.again) void this.readLoop([key], state);
+      else this.reading.delete(key);
+    }
+    return items ? stream : null;
+  }
+
+  private register(key: string, subscriber: S): LiveStream<T> {
     let set = this.subscribers.get(key);
     if (!set) this.subscribers.set(key, (set = new Set()));
     const entry = { stream: undefined as unknown as LiveStream<T>, subscriber };
@@ -125,7 +159,6 @@ export class LiveTopic<S, T> {
       if (set.size === 0 && this.subscribers.get(key) === set) this.subscribers.delete(key);
     });
     set.add(entry);
-    this.changed(key);
     return entry.stream;
   }
 
@@ -154,6 +187,21 @@ export class LiveTopic<S, T> {
     const state = { again: false };
     this.reading.set(key, state);
     void this.readLoop([key], state);
+  }
+
+  /**
+   * An event that carries the item as it now is: each local subscriber of `key` gets it without a
+   * read. While a read of the key is under way (a new subscriber's), that read goes once more
+   * instead, so an older read never arrives after the newer item.
+   */
+  changedTo(key: string, item: T) {
+    if (!this.subscribers.has(key)) return;
+    const running = this.reading.get(key);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    for (const { stream } of [...this.subscribers.get(key)!]) stream.push([item]);
   }
 
   /** Events may have been lost (the transport was away): every local key is read again, in chunks. */

@@ -61,7 +61,10 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
   const alertFailed = (err: unknown) => logger.warn({ err }, 'live read failed');
   const subscriptions = [
     follow(app.events.subscribe('userChallenge'), ({ userId }) => hub.challenges.changed(userId)),
-    follow(app.events.subscribe('signInAttemptChanged'), ({ attemptId }) => hub.attempts.changed(attemptId)),
+    // The event carries the attempt's view: its browsers are told without a read.
+    follow(app.events.subscribe('signInAttemptChanged'), ({ attemptId, status, kind, failureReason, expiresAt }) =>
+      hub.attempts.changedTo(attemptId, { id: attemptId, status, kind, failureReason, expiresAt: new Date(expiresAt) } as AttemptView),
+    ),
     follow(app.events.subscribe('securityAlert'), ({ tenantId, alertId }) => {
       if (hub.alerts.has(tenantId)) raisedAlert(app, tenantId, alertId, hub.alerts.subscribersOf(tenantId)).then((found) => hub.alerts.deliver(found), alertFailed);
     }),

@@ -1,4 +1,6 @@
-import { and, asc, eq, exists, gt, inArray, isNull } from 'drizzle-orm';
+import { type SQL, and, asc, eq, exists, gt, inArray, isNull, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { preparedOn } from '../db/prepared.js';
 import { devices, phoneSignInCredentials, signInAttempts, tenants, users } from '../db/schema.js';
 import { RESPONSE_KEYS, type ResponseKey } from '../domain/signedMessages/challengeResponse.js';
 import { type TenantSettings, tenantSettingsSchema } from '../domain/settings.js';
@@ -47,6 +49,33 @@ const visibleKinds = (hasCredential: boolean): AttemptKind[] => {
   return (Object.keys(RESPONSE_KEYS) as AttemptKind[]).filter((kind) => RESPONSE_KEYS[kind].some((key) => keys.includes(key)));
 };
 
+/** Pending, unexpired challenges of the users `which` names, once for each live device of their user (of those `onDevices` allows). */
+function pendingQuery(db: Database, which: SQL | undefined, now: Date | SQL, onDevices?: SQL) {
+  return db
+    .select({
+      attempt: signInAttempts,
+      userPrincipalName: users.userPrincipalName,
+      settings: tenants.settings,
+      deviceId: devices.id,
+      hasCredential: exists(
+        db
+          .select({ id: phoneSignInCredentials.id })
+          .from(phoneSignInCredentials)
+          .where(and(eq(phoneSignInCredentials.deviceId, devices.id), eq(phoneSignInCredentials.userId, devices.userId), isNull(phoneSignInCredentials.revokedAt))),
+      ).mapWith(Boolean),
+    })
+    .from(signInAttempts)
+    .innerJoin(users, eq(users.id, signInAttempts.userId))
+    .innerJoin(tenants, eq(tenants.id, signInAttempts.tenantId))
+    .innerJoin(devices, and(onDevices, eq(devices.userId, signInAttempts.userId), isNull(devices.revokedAt)))
+    .where(and(which, eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, now)))
+    .orderBy(asc(signInAttempts.createdAt));
+}
+
+const pendingOfOneUser = preparedOn((db) =>
+  pendingQuery(db, eq(signInAttempts.userId, sql.placeholder('userId')), sql`${sql.placeholder('now')}::timestamptz`).prepare('pending_of_one_user'),
+);
+
 /**
  * Pending, unexpired challenges of several users, for each of the devices given: a device sees its
  * user's challenges while it is registered to that user and not revoked, and passwordless ones only
@@ -57,25 +86,13 @@ export async function pendingForDevices(app: App, userIds: string[], devicesOf: 
   const result = new Map<string, Map<DeviceAuth, ChallengeView[]>>();
   const deviceIds = [...new Set(userIds.flatMap(devicesOf).map((auth) => auth.deviceId))];
   if (deviceIds.length === 0) return result;
-  const rows = await app.db
-    .select({
-      attempt: signInAttempts,
-      userPrincipalName: users.userPrincipalName,
-      settings: tenants.settings,
-      deviceId: devices.id,
-      hasCredential: exists(
-        app.db
-          .select({ id: phoneSignInCredentials.id })
-          .from(phoneSignInCredentials)
-          .where(and(eq(phoneSignInCredentials.deviceId, devices.id), eq(phoneSignInCredentials.userId, devices.userId), isNull(phoneSignInCredentials.revokedAt))),
-      ).mapWith(Boolean),
-    })
-    .from(signInAttempts)
-    .innerJoin(users, eq(users.id, signInAttempts.userId))
-    .innerJoin(tenants, eq(tenants.id, signInAttempts.tenantId))
-    .innerJoin(devices, and(inArray(devices.id, deviceIds), eq(devices.userId, signInAttempts.userId), isNull(devices.revokedAt)))
-    .where(and(inArray(signInAttempts.userId, userIds), eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, app.clock.now())))
-    .orderBy(asc(signInAttempts.createdAt));
+  // A push concerns one user (the prepared read); a catch-up reads many at once. Rows of the user's
+  // devices not connected here are read too, and left out below.
+  const now = app.clock.now();
+  const rows =
+    userIds.length === 1
+      ? await pendingOfOneUser(app.db).execute({ userId: userIds[0], now: now.toISOString() })
+      : await pendingQuery(app.db, inArray(signInAttempts.userId, userIds), now, inArray(devices.id, deviceIds));
   const settings = new Map<string, TenantSettings>();
   const settingsOf = (row: (typeof rows)[number]) => {
     const known = settings.get(row.attempt.tenantId) ?? tenantSettingsSchema.parse(row.settings ?? {});

@@ -101,15 +101,23 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
   });
 }
 
-/** The attempt now, then every change, until it is final. Null for a wrong secret. */
+/** The attempt now (the read that checks the secret), then every change, until it is final. Null for a wrong secret. */
 export async function watchAttempt(app: App, attemptId: string, attemptSecret: string): Promise<AsyncIterable<AttemptView> | null> {
-  if (!(await attemptForSecret(app.db, attemptId, attemptSecret))) return null;
-  return app.live.attempts.subscribe(attemptId, {});
+  return app.live.attempts.subscribeAfter(attemptId, {}, async () => {
+    const attempt = await attemptForSecret(app.db, attemptId, attemptSecret);
+    return attempt && [attemptView(attempt)];
+  });
 }
 
-/** The current state of several watched attempts, one statement for all (the hub in live.ts). */
+/**
+ * The current state of several watched attempts, one statement for all (the hub in live.ts); a new
+ * watcher's read, of one attempt, is the prepared read by id.
+ */
 export async function watchedAttempts<S>(app: App, attemptIds: string[], watchersOf: (attemptId: string) => S[]): Promise<Map<string, Map<S, AttemptView[]>>> {
-  const rows = await app.db.select().from(signInAttempts).where(inArray(signInAttempts.id, attemptIds));
+  const rows =
+    attemptIds.length === 1
+      ? [await attemptNow(app.db, attemptIds[0]!)].filter((row) => row !== undefined)
+      : await app.db.select().from(signInAttempts).where(inArray(signInAttempts.id, attemptIds));
   return new Map(rows.map((row) => [row.id, new Map(watchersOf(row.id).map((watcher) => [watcher, [attemptView(row)]]))]));
 }
 
@@ -155,7 +163,7 @@ export async function completeSignIn(app: App, input: { attemptId: string; attem
       targetId: done.id,
       after: { kind: done.kind, amr: done.amr, sessionId: issued.sessionId },
     });
-    outbox.attemptChanged(done.id, 'COMPLETED');
+    outbox.attemptChanged(done);
     return issued;
   });
 }
@@ -174,7 +182,7 @@ export async function cancelSignIn(app: App, input: { attemptId: string; attempt
     }
     await updateSignInLog(tx, cancelled.id, { status: 'FAILURE', reasonCode: 'CANCELLED_BY_USER', at: now }, outbox);
     await auditOutcome(tx, cancelled, { type: 'ANONYMOUS' });
-    outbox.attemptChanged(cancelled.id, 'CANCELLED');
+    outbox.attemptChanged(cancelled);
     return cancelled;
   });
   return result && attemptView(result);

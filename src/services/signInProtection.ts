@@ -71,7 +71,7 @@ async function cancelAttempts(tx: Executor, which: SQL | undefined, reason: Fail
   for (const attempt of cancelled) {
     await updateSignInLog(tx, attempt.id, { status: 'FAILURE', reasonCode: reason, at: now }, outbox);
     await auditOutcome(tx, attempt, { type: 'SYSTEM' });
-    outbox.attemptChanged(attempt.id, 'CANCELLED');
+    outbox.attemptChanged(attempt);
   }
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from './app.js';
+import type { Attempt } from './attempts.js';
 import { runUseCase } from './useCase.js';
 
 /** A database whose transactions log when they commit, and events that log when they go out. */
@@ -22,7 +23,7 @@ describe('runUseCase', () => {
   it('publishes the outbox after the transaction commits, and returns what the use case returned', async () => {
     const { app, log } = fakeApp();
     const result = await runUseCase(app, async (_tx, outbox) => {
-      outbox.attemptChanged('a1', 'CANCELLED');
+      outbox.attemptChanged({ id: 'a1', kind: 'PHONE_SIGN_IN', status: 'CANCELLED', failureReason: 'CANCELLED_BY_USER', expiresAt: new Date() } as Attempt);
       outbox.deviceRevoked('d1');
       log.push('work');
       return 42;

@@ -1,13 +1,15 @@
 import type { Executor } from '../db/client.js';
 import type { UserAccessChange } from '../realtime/events.js';
-import type { AttemptStatus, SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
+import type { SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
+import { type Attempt, type AttemptView, attemptView } from './attempts.js';
 import { stopIfCallerGone } from './caller.js';
+import { type DeviceAuth, spendAssertion, touchDevice } from './devices.js';
 import type { SignInsEnded } from './signInLogs.js';
 
 /** Events a use case causes, and the sign-ins it ended (for the metrics), held until its transaction has committed. */
 export class Outbox implements SignInsEnded {
-  private readonly attempts = new Map<string, AttemptStatus>();
+  private readonly attempts = new Map<string, AttemptView>();
   private readonly challenges: Array<{ userId: string; challengeId: string }> = [];
   private readonly alerts: Array<{ tenantId: string; alertId: string }> = [];
   private readonly revokedDevices: string[] = [];
@@ -15,8 +17,9 @@ export class Outbox implements SignInsEnded {
   private readonly accessChanges: Array<{ userId: string; change: UserAccessChange }> = [];
   private readonly endedSignIns: Array<[SignInMethod, SignInLogStatus]> = [];
 
-  attemptChanged(attemptId: string, status: AttemptStatus) {
-    this.attempts.set(attemptId, status);
+  /** The attempt as it now is (the row the transition returned): its browser is told this. */
+  attemptChanged(attempt: Attempt) {
+    this.attempts.set(attempt.id, attemptView(attempt));
   }
   challenge(userId: string, challengeId: string) {
     this.challenges.push({ userId, challengeId });
@@ -40,7 +43,9 @@ export class Outbox implements SignInsEnded {
     this.endedSignIns.push([method, status]);
   }
   publish(app: App) {
-    for (const [attemptId, status] of this.attempts) app.events.publish('signInAttemptChanged', { attemptId, status });
+    for (const [attemptId, view] of this.attempts) {
+      app.events.publish('signInAttemptChanged', { attemptId, status: view.status, kind: view.kind, failureReason: view.failureReason, expiresAt: view.expiresAt.toISOString() });
+    }
     for (const challenge of this.challenges) app.events.publish('userChallenge', challenge);
     for (const alert of this.alerts) app.events.publish('securityAlert', alert);
     for (const deviceId of this.revokedDevices) app.events.publish('deviceRevoked', { deviceId });
@@ -55,16 +60,24 @@ export class Outbox implements SignInsEnded {
  * go out only once the transaction has committed. A rollback (a throw from `work`) publishes
  * nothing, so no one is told of a change that did not happen. Nor is work committed for an HTTP
  * caller that has gone (see caller.ts).
+ *
+ * `device`: the calling device, whose request's assertion (if not spent yet) is spent first thing
+ * in the same transaction, so the use case commits only with its jti, and a replay changes nothing.
  */
-export async function runUseCase<T>(app: App, work: (tx: Executor, outbox: Outbox) => Promise<T>): Promise<T> {
+export async function runUseCase<T>(app: App, work: (tx: Executor, outbox: Outbox) => Promise<T>, device?: DeviceAuth): Promise<T> {
   stopIfCallerGone();
   const outbox = new Outbox();
+  let spent = false;
   const result = await app.db.transaction(async (tx) => {
+    if (device) spent = await spendAssertion(tx, device);
     const value = await work(tx, outbox);
+    // Last, after the use case's own row locks (users, then attempts), in the order other writers take them.
+    if (spent) await touchDevice(tx, device!);
     // The caller left while this waited or ran (a slow or returning database): roll back.
     stopIfCallerGone();
     return value;
   });
+  if (spent) device!.assertion!.state = 'spent';
   outbox.publish(app);
   return result;
 }

@@ -1,4 +1,5 @@
-import { type CryptoKey, type JWK, calculateJwkThumbprint, importJWK } from 'jose';
+import { createHash } from 'node:crypto';
+import { type CryptoKey, type JWK, importJWK } from 'jose';
 import { SignedMessageError, fail, shown } from './refusal.js';
 
 /** The only algorithm accepted: ECDSA on P-256, what phone secure elements hold. */
@@ -24,8 +25,15 @@ export function publicP256Jwk(jwk: unknown): JWK {
   return { kty: 'EC', crv: 'P-256', x: key.x as string, y: key.y as string };
 }
 
-/** RFC 7638 thumbprint of a P-256 public key: how a key is recognised wherever it is registered. */
-export const jwkThumbprint = (jwk: JWK) => calculateJwkThumbprint(publicP256Jwk(jwk), 'sha256');
+/**
+ * RFC 7638 thumbprint of a P-256 public key: how a key is recognised wherever it is registered.
+ * SHA-256 of the required members in lexicographic order, without whitespace, in base64url; hashed
+ * here at once rather than by WebCrypto's asynchronous digest (one thread-pool job per request).
+ */
+export async function jwkThumbprint(jwk: JWK): Promise<string> {
+  const { crv, kty, x, y } = publicP256Jwk(jwk);
+  return createHash('sha256').update(JSON.stringify({ crv, kty, x, y })).digest('base64url');
+}
 
 export const NOT_ON_CURVE = 'The key is not a point on the P-256 curve.';
 

@@ -1,4 +1,4 @@
-import { CompactSign, type CryptoKey, type JWK, SignJWT, base64url, exportJWK, generateKeyPair, generateSecret } from 'jose';
+import { CompactSign, type CryptoKey, type JWK, SignJWT, base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, generateSecret } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AuthenticatorKeys, newSigningKey, randomJti } from '../../sdk/authenticator.js';
 import { verifyActivationProof } from './activationProof.js';
@@ -19,6 +19,15 @@ async function activatedKeys() {
   const registered: RegisteredKey = { id: DEVICE_ID, thumbprint: await jwkThumbprint(keys.deviceKey.publicJwk), jwk: keys.deviceKey.publicJwk };
   return { keys, registered };
 }
+
+describe('jwkThumbprint', () => {
+  it('is the RFC 7638 thumbprint jose computes, whatever else the JWK carries', async () => {
+    for (let i = 0; i < 5; i++) {
+      const { publicJwk } = await newSigningKey();
+      expect(await jwkThumbprint({ ...publicJwk, alg: 'ES256', use: 'sig' })).toBe(await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: publicJwk.x, y: publicJwk.y }, 'sha256'));
+    }
+  });
+});
 
 /** Resolves to the SignedMessageError code a verification fails with (and fails the test if it succeeds). */
 async function refusal(promise: Promise<unknown> | (() => unknown)): Promise<{ code: string; message: string }> {
