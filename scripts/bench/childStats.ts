@@ -1,4 +1,5 @@
 /** The IPC side of the benchmark's child processes: answers `stats` requests from the benchmark. */
+import { writeHeapSnapshot } from 'node:v8';
 
 export interface ChildStats {
   /** process.cpuUsage() user + system, in microseconds since the process started. */
@@ -16,7 +17,7 @@ export function childStatsHandler(extra: () => { statements: number; transaction
   if (typeof gc !== 'function') throw new Error('Start the benchmark child with --expose-gc: its heap is measured after a full GC.');
   // The benchmark gone (killed, crashed): so is its child, rather than an orphan holding sockets.
   process.once('disconnect', () => process.exit(0));
-  process.on('message', (message: { type?: string; id?: number; gc?: boolean }) => {
+  process.on('message', (message: { type?: string; id?: number; gc?: boolean; snapshot?: string }) => {
     if (message?.type !== 'stats') return;
     if (message.gc) {
       // Two passes: the first may only queue finalisers that free more on the second.
@@ -24,7 +25,11 @@ export function childStatsHandler(extra: () => { statements: number; transaction
       gc!();
     }
     const cpu = process.cpuUsage();
-    const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, heapUsedAfterGc: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, ...extra() };
+    const heapUsedAfterGc = process.memoryUsage().heapUsed;
+    // For scripts/measureLive.ts --snapshot: a heap snapshot beside the figure, named by the caller.
+    const dir = process.env.BENCH_SNAPSHOT_DIR;
+    if (dir && message.snapshot) writeHeapSnapshot(`${dir}/${message.snapshot}.heapsnapshot`);
+    const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, heapUsedAfterGc, rss: process.memoryUsage().rss, ...extra() };
     process.send?.({ type: 'stats', id: message.id, stats });
   });
 }

@@ -6,7 +6,7 @@ import type { ChildStats } from './childStats.js';
 export interface Child {
   url: string;
   pid: number;
-  stats(options?: { gc?: boolean }): Promise<ChildStats>;
+  stats(options?: { gc?: boolean; snapshot?: string }): Promise<ChildStats>;
   stop(): Promise<void>;
 }
 
@@ -46,7 +46,7 @@ export async function startChild(script: string, env: NodeJS.ProcessEnv): Promis
           resolve(message.stats!);
         };
         child.on('message', onMessage);
-        child.send({ type: 'stats', id, gc: options.gc ?? false });
+        child.send({ type: 'stats', id, gc: options.gc ?? false, snapshot: options.snapshot });
       }),
     stop: async () => {
       if (child.exitCode !== null) return;
