@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { CloseCode, DEPRECATED_GRAPHQL_WS_PROTOCOL, handleProtocols, type makeServer } from 'graphql-ws';
+import { CloseCode, handleProtocols, type makeServer } from 'graphql-ws';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket, WebSocketServer } from 'ws';
 
@@ -19,14 +19,54 @@ const MESSAGES_PER_SECOND = 20;
 const HEARTBEAT_SLOTS = 30;
 const HEARTBEAT_TICK_MS = 1000;
 
-/** One open socket: all that this layer keeps for it. */
-interface Connection {
-  slot: number;
-  awaitingPong: boolean;
+/**
+ * One open socket, as graphql-ws's server sees it, and all that this layer keeps for it. A class,
+ * so its methods are shared rather than closures made for every socket.
+ */
+class Connection {
+  readonly slot: number;
+  awaitingPong = false;
   /** The message bucket: tokens left, refilled at MESSAGES_PER_SECOND up to MESSAGE_BURST. */
-  tokens: number;
-  refilledAt: number;
-  onMessage?: (data: string) => Promise<void>;
+  tokens = MESSAGE_BURST;
+  refilledAt = performance.now();
+  handle?: (data: string) => Promise<void>;
+  closed?: (code: number, reason: string) => Promise<void>;
+
+  constructor(
+    readonly socket: WebSocket,
+    slot: number,
+  ) {
+    this.slot = slot;
+  }
+
+  get protocol() {
+    return this.socket.protocol;
+  }
+
+  send(data: string) {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(data);
+  }
+
+  close(code: number, reason: string) {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(handle: (data: string) => Promise<void>) {
+    this.handle = handle;
+  }
+
+  /** Spends one message of the allowance; a socket over it is closed and the message dropped. */
+  spend(): boolean {
+    const now = performance.now();
+    this.tokens = Math.min(MESSAGE_BURST, this.tokens + ((now - this.refilledAt) / 1000) * MESSAGES_PER_SECOND);
+    this.refilledAt = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    if (this.socket.readyState === this.socket.OPEN) this.socket.close(CloseCode.TooManyInitialisationRequests, `Too many messages: at most ${MESSAGES_PER_SECOND} a second.`);
+    return false;
+  }
 }
 
 type GraphQLWsServer<E> = ReturnType<typeof makeServer<Record<string, unknown> | undefined, E>>;
@@ -35,8 +75,8 @@ type GraphQLWsServer<E> = ReturnType<typeof makeServer<Record<string, unknown> |
  * graphql-ws's protocol (its `makeServer`) on `ws` sockets, in place of graphql-ws's `useServer`,
  * which keeps for every socket an interval and a timeout for keep-alive pings, a pong listener per
  * ping, the upgrade request for the socket's life and an async frame per message. Here a socket is
- * one small record and two listeners, and one node-wide timer pings a thirtieth of the sockets each
- * second. Returns the function that stops the heartbeat.
+ * one small record, listeners are shared by all sockets, and one node-wide timer pings a thirtieth
+ * of the sockets each second. Returns the function that stops the heartbeat.
  */
 export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
   wsServer: WebSocketServer,
@@ -50,22 +90,17 @@ export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
   let tick = 0;
   wsServer.options.handleProtocols = handleProtocols;
 
-  /** Spends one message of the socket's allowance; a socket over it is closed and the message dropped. */
-  const spend = (socket: WebSocket, connection: Connection): boolean => {
-    const now = performance.now();
-    connection.tokens = Math.min(MESSAGE_BURST, connection.tokens + ((now - connection.refilledAt) / 1000) * MESSAGES_PER_SECOND);
-    connection.refilledAt = now;
-    if (connection.tokens >= 1) {
-      connection.tokens -= 1;
-      return true;
-    }
-    if (socket.readyState === socket.OPEN) socket.close(CloseCode.TooManyInitialisationRequests, `Too many messages: at most ${MESSAGES_PER_SECOND} a second.`);
-    return false;
-  };
-  // Shared listeners (`this` is the socket), so a socket costs no closure for them.
-  function onPing(this: WebSocket) {
+  // Listeners shared by every socket (`this` is the socket): a socket costs no closure for them.
+  function onMessage(this: WebSocket, data: RawData) {
     const connection = connections.get(this);
-    if (connection) spend(this, connection);
+    if (!connection?.spend() || !connection.handle) return;
+    connection.handle(String(data)).catch((err: unknown) => {
+      logger.error({ err }, 'graphql-ws message handling failed');
+      this.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+  }
+  function onPing(this: WebSocket) {
+    connections.get(this)?.spend();
   }
   function onPong(this: WebSocket) {
     const connection = connections.get(this);
@@ -76,43 +111,26 @@ export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
     logger.debug({ err: err.message }, 'websocket protocol error');
     this.close(CloseCode.InternalServerError, 'Internal server error');
   }
+  function onClose(this: WebSocket, code: number, reason: Buffer) {
+    const connection = connections.get(this);
+    if (!connection) return;
+    connections.delete(this);
+    slots[connection.slot]!.delete(this);
+    connection.closed?.(code, String(reason)).catch((err: unknown) => logger.error({ err }, 'graphql-ws close handling failed'));
+  }
 
   wsServer.on('connection', (socket, request) => {
-    const connection: Connection = { slot: opened++ % HEARTBEAT_SLOTS, awaitingPong: false, tokens: MESSAGE_BURST, refilledAt: performance.now() };
+    const connection = new Connection(socket, opened++ % HEARTBEAT_SLOTS);
     connections.set(socket, connection);
     slots[connection.slot]!.add(socket);
+    // Registered before graphql-ws sees the socket, so a message over the rate is never answered.
+    socket.on('message', onMessage);
     socket.on('ping', onPing);
     socket.on('pong', onPong);
-    socket.once('error', onError);
-    // Registered before graphql-ws sees the socket, so a message over the rate is never answered.
-    socket.on('message', (data: RawData) => {
-      if (!spend(socket, connection) || !connection.onMessage) return;
-      connection.onMessage(String(data)).catch((err: unknown) => {
-        logger.error({ err }, 'graphql-ws message handling failed');
-        socket.close(CloseCode.InternalServerError, 'Internal server error');
-      });
-    });
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) => {
-          if (socket.readyState === socket.OPEN) socket.send(data);
-        },
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) => {
-          connection.onMessage = handle;
-        },
-      },
-      extraOf(socket, request),
-    );
-    socket.once('close', (code, reason) => {
-      connections.delete(socket);
-      slots[connection.slot]!.delete(socket);
-      if (code === CloseCode.SubprotocolNotAcceptable && socket.protocol === DEPRECATED_GRAPHQL_WS_PROTOCOL) {
-        logger.debug('a client asked for subscriptions-transport-ws, which this server does not speak');
-      }
-      closed(code, String(reason)).catch((err: unknown) => logger.error({ err }, 'graphql-ws close handling failed'));
-    });
+    // `on`, not `once`: each fires once anyway, and `once` wraps the listener anew for every socket.
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    connection.closed = server.opened(connection, extraOf(socket, request));
   });
 
   const heartbeat = setInterval(() => {
