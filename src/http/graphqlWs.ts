@@ -106,7 +106,7 @@ class DeviceSockets {
  * Limits per node: message size, messages per second and operations per socket, sockets per
  * client IP (refused at the upgrade) and per device (refused at connection_init).
  */
-export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App): { close(waitMs?: number): Promise<void> } {
+export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, heartbeatTickMs?: number): { close(waitMs?: number): Promise<void> } {
   const { trustedProxies, wsMaxConnectionsPerIp, wsMaxConnectionsPerDevice, wsMaxSubscriptionsPerSocket } = app.config;
   const deviceSockets = new DeviceSockets();
   const userSockets = new UserSockets(app);
@@ -215,6 +215,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
       return { socket, ip, clientIp: requestClientIp(request, trustedProxies) };
     },
     app.logger,
+    heartbeatTickMs,
   );
 
   const revocations = app.events.subscribe('deviceRevoked');

@@ -17,7 +17,7 @@ const MESSAGES_PER_SECOND = 20;
  * balancers and proxies use by default.
  */
 const HEARTBEAT_SLOTS = 30;
-const HEARTBEAT_TICK_MS = 1000;
+export const HEARTBEAT_TICK_MS = 1000;
 
 /**
  * One open socket, as graphql-ws's server sees it, and all that this layer keeps for it. A class,
@@ -83,6 +83,7 @@ export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
   server: GraphQLWsServer<E>,
   extraOf: (socket: WebSocket, request: IncomingMessage) => E,
   logger: Logger,
+  heartbeatTickMs = HEARTBEAT_TICK_MS,
 ): { stop(): void } {
   const connections = new Map<WebSocket, Connection>();
   const slots = Array.from({ length: HEARTBEAT_SLOTS }, () => new Set<WebSocket>());
@@ -144,7 +145,7 @@ export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
       connection.awaitingPong = true;
       socket.ping();
     }
-  }, HEARTBEAT_TICK_MS);
+  }, heartbeatTickMs);
   heartbeat.unref();
 
   return { stop: () => clearInterval(heartbeat) };
