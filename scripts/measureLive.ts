@@ -69,6 +69,8 @@ try {
   const idleAfter = await service.stats();
   const idleCpuPercent = ((idleAfter.cpuMicros - idleBefore.cpuMicros) / ((performance.now() - idleStart) * 1000)) * 100;
   const pushes: number[] = [];
+  /** From beginSignIn's answer to the push: what live delivery adds beyond the sign-in's own request. */
+  const afterAnswer: number[] = [];
   for (let i = 0; i < Number(values.pushes); i++) {
     const user = ready[i % ready.length]!;
     const sentAt = performance.now();
@@ -79,9 +81,11 @@ try {
         { i: { userPrincipalName: user.userPrincipalName, appName: 'Measure' } },
       )
     ).beginSignIn;
+    const answeredAt = performance.now();
     if (!begun.attemptId) throw new Error(`beginSignIn did not push for ${user.userPrincipalName}`);
     for (const until = performance.now() + PUSH_TIMEOUT_MS; !arrived.has(begun.attemptId) && performance.now() < until; ) await sleep(1);
     pushes.push((arrived.get(begun.attemptId) ?? Number.NaN) - sentAt);
+    afterAnswer.push((arrived.get(begun.attemptId) ?? Number.NaN) - answeredAt);
     await graphqlRequest(directory.endpoint, 'mutation($i: SignInAttemptKeyInput!) { cancelSignIn(input: $i) { __typename } }', { i: begun });
   }
   console.log(
@@ -92,6 +96,7 @@ try {
       rssKibPerAuthenticator: round((after.rss - before.rss) / 1024 / clients.length, 2),
       idleCpuPercent: round(idleCpuPercent, 2),
       pushMs: { p50: round(percentile(pushes, 0.5), 2), p99: round(percentile(pushes, 0.99), 2), max: round(Math.max(...pushes), 2) },
+      pushAfterAnswerMs: { p50: round(percentile(afterAnswer, 0.5), 2), p99: round(percentile(afterAnswer, 0.99), 2) },
     }),
   );
   await Promise.all(clients.map((client) => client.dispose()));
