@@ -17,7 +17,7 @@ const MESSAGES_PER_SECOND = 20;
  * balancers and proxies use by default.
  */
 const HEARTBEAT_SLOTS = 30;
-export const HEARTBEAT_TICK_MS = 1000;
+const HEARTBEAT_TICK_MS = 1000;
 
 /**
  * One open socket, as graphql-ws's server sees it, and all that this layer keeps for it. A class,
