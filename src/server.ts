@@ -32,6 +32,8 @@ export interface ServerOptions {
    * (null: never; most tests turn it off and call runMaintenance()).
    */
   maintenanceIntervalMs?: number | null;
+  /** The WebSocket heartbeat's tick (default a second; each socket is pinged every 30 ticks); tests shorten it. */
+  heartbeatTickMs?: number;
   /** Real-time waiting (default setTimeout); tests record it instead of waiting. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -108,7 +110,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const yoga = createGraphQLYoga(app);
     handler = httpRoutes({ db, tokens, issuer, yoga, metrics, metricsToken: config.metricsToken, eventsConnected: bus.connected });
-    const graphqlWs = serveGraphQLWs(httpServer, yoga, app);
+    const graphqlWs = serveGraphQLWs(httpServer, yoga, app, options.heartbeatTickMs);
 
     const intervalMs = options.maintenanceIntervalMs === undefined ? MAINTENANCE_INTERVAL_MS : options.maintenanceIntervalMs;
     const leadership = intervalMs === null ? undefined : housekeepingLeadership(config.databaseUrl);

@@ -58,7 +58,7 @@ export async function startTestServer(
   env: Record<string, string> = {},
   options: {
     nodeOf?: TestServer;
-    server?: Pick<ServerOptions, 'sleep' | 'maintenanceIntervalMs'>;
+    server?: Pick<ServerOptions, 'sleep' | 'maintenanceIntervalMs' | 'heartbeatTickMs'>;
     /** Where the server reaches its database, given the real URL (e.g. through a test's TCP proxy). */
     databaseVia?: (url: string) => string;
   } = {},

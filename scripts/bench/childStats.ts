@@ -1,6 +1,7 @@
 /** The IPC side of the benchmark's child processes: answers `stats` and `profile` requests from the benchmark. */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { writeHeapSnapshot } from 'node:v8';
 
 export interface ChildStats {
   /** process.cpuUsage() user + system, in microseconds since the process started. */
@@ -19,7 +20,7 @@ export function childStatsHandler(extra: () => { statements: number; transaction
   // The benchmark gone (killed, crashed): so is its child, rather than an orphan holding sockets.
   process.once('disconnect', () => process.exit(0));
   let profiler: Session | undefined;
-  process.on('message', async (message: { type?: string; id?: number; gc?: boolean; action?: 'start' | 'stop'; file?: string }) => {
+  process.on('message', async (message: { type?: string; id?: number; gc?: boolean; snapshot?: string; action?: 'start' | 'stop'; file?: string }) => {
     if (message?.type === 'profile') {
       // V8's sampling profiler over a window the benchmark chooses (the sign-ins, not set-up).
       if (message.action === 'start') {
@@ -43,7 +44,11 @@ export function childStatsHandler(extra: () => { statements: number; transaction
       gc!();
     }
     const cpu = process.cpuUsage();
-    const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, heapUsedAfterGc: process.memoryUsage().heapUsed, rss: process.memoryUsage().rss, ...extra() };
+    const heapUsedAfterGc = process.memoryUsage().heapUsed;
+    // For scripts/measureLive.ts --snapshot: a heap snapshot beside the figure, named by the caller.
+    const dir = process.env.BENCH_SNAPSHOT_DIR;
+    if (dir && message.snapshot) writeHeapSnapshot(`${dir}/${message.snapshot}.heapsnapshot`);
+    const stats: ChildStats = { cpuMicros: cpu.user + cpu.system, heapUsedAfterGc, rss: process.memoryUsage().rss, ...extra() };
     process.send?.({ type: 'stats', id: message.id, stats });
   });
 }

@@ -6,7 +6,7 @@ import type { ChildStats } from './childStats.js';
 export interface Child {
   url: string;
   pid: number;
-  stats(options?: { gc?: boolean }): Promise<ChildStats>;
+  stats(options?: { gc?: boolean; snapshot?: string }): Promise<ChildStats>;
   /** Starts V8's CPU profiler in the child, or stops it and writes the profile (.cpuprofile JSON) to `file`. */
   profile(action: 'start' | 'stop', file?: string): Promise<void>;
   stop(): Promise<void>;
@@ -48,7 +48,7 @@ export async function startChild(script: string, env: NodeJS.ProcessEnv): Promis
           resolve(message.stats!);
         };
         child.on('message', onMessage);
-        child.send({ type: 'stats', id, gc: options.gc ?? false });
+        child.send({ type: 'stats', id, gc: options.gc ?? false, snapshot: options.snapshot });
       }),
     profile: (action, file) =>
       new Promise<void>((resolve) => {

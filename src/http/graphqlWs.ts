@@ -1,19 +1,21 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
-import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode, makeServer } from 'graphql-ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError } from '../services/auth.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 import { GRAPHQL_PATH, type GraphQLYoga, allowedOrigins, authenticate, requestClientIp } from './yoga.js';
 import { UserSockets } from './userSockets.js';
+import { serveGraphQLWsProtocol } from './wsTransport.js';
 
+/** What the node keeps for a socket beside graphql-ws's own state: not the upgrade request, nor the credential. */
 type WsExtra = {
   socket: WebSocket;
-  request: IncomingMessage;
+  /** The address its socket count is kept under. */
+  ip: string;
+  clientIp: string | null;
   auth?: Auth;
-  clientIp?: string | null;
 };
 
 /** RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of them the code. */
@@ -26,29 +28,7 @@ const DEVICE_REMOVED_CLOSE = { code: CloseCode.Forbidden, reason: 'Forbidden: th
  * `ws` would otherwise take 100 MiB. A bigger frame closes the socket with 1009 (message too big).
  */
 const MAX_MESSAGE_BYTES = 64 * 1024;
-/**
- * Messages (graphql-ws messages and protocol pings) a socket may send: a burst of this many, then
- * this many a second. Our clients send a handful at connect and a ping every few seconds; a flood
- * is closed. The close code is graphql-ws's "too many" code, which its client does not retry.
- */
-const MESSAGE_BURST = 100;
-const MESSAGES_PER_SECOND = 20;
 const TOO_MANY = CloseCode.TooManyInitialisationRequests;
-
-/** A token bucket: `take` spends one message, refilled at MESSAGES_PER_SECOND up to MESSAGE_BURST. */
-class MessageBucket {
-  private tokens = MESSAGE_BURST;
-  private last = performance.now();
-
-  take(): boolean {
-    const now = performance.now();
-    this.tokens = Math.min(MESSAGE_BURST, this.tokens + ((now - this.last) / 1000) * MESSAGES_PER_SECOND);
-    this.last = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
-  }
-}
 
 /** How many sockets each client IP holds on this node. */
 class ConnectionCounts {
@@ -126,7 +106,7 @@ class DeviceSockets {
  * Limits per node: message size, messages per second and operations per socket, sockets per
  * client IP (refused at the upgrade) and per device (refused at connection_init).
  */
-export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App): { close(waitMs?: number): Promise<void> } {
+export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, heartbeatTickMs?: number): { close(waitMs?: number): Promise<void> } {
   const { trustedProxies, wsMaxConnectionsPerIp, wsMaxConnectionsPerDevice, wsMaxSubscriptionsPerSocket } = app.config;
   const deviceSockets = new DeviceSockets();
   const userSockets = new UserSockets(app);
@@ -157,22 +137,9 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
       );
     },
   });
-  // Registered before graphql-ws's own listeners, so a message over the rate closes the socket before it is answered.
-  wsServer.on('connection', (socket, request) => {
-    const ip = ipOf(request);
-    ipSockets.add(ip);
-    socket.once('close', () => ipSockets.remove(ip));
-    const bucket = new MessageBucket();
-    const spend = () => {
-      if (!bucket.take() && socket.readyState === socket.OPEN) socket.close(TOO_MANY, `Too many messages: at most ${MESSAGES_PER_SECOND} a second.`);
-    };
-    socket.on('message', spend);
-    socket.on('ping', spend);
-  });
-  useServer<Record<string, unknown> | undefined, WsExtra>(
+  const server = makeServer<Record<string, unknown> | undefined, WsExtra>(
     {
       onConnect: async (ctx) => {
-        ctx.extra.clientIp = requestClientIp(ctx.extra.request, trustedProxies);
         try {
           ctx.extra.auth = await authenticate(app, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp);
         } catch (error) {
@@ -192,6 +159,8 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
           ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(error.message));
           return false;
         }
+        // The credential is spent (a device assertion) or held as `auth` (a token): not kept as text for the socket's life.
+        (ctx as { connectionParams?: unknown }).connectionParams = undefined;
         // Closed while its credential was being checked: onClose has run already, so registering
         // it now would keep it (and the gauge) forever.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
@@ -208,6 +177,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
         return true;
       },
       onClose: (ctx) => {
+        ipSockets.remove(ctx.extra.ip);
         if (ctx.extra.auth?.kind === 'device' && deviceSockets.remove(ctx.extra.auth.deviceId, ctx.extra.socket)) app.metrics.authenticatorDisconnected();
         if (ctx.extra.auth?.kind === 'user') userSockets.remove(ctx.extra.auth, ctx.extra.socket);
       },
@@ -235,7 +205,17 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
         return errors.length > 0 ? errors : args;
       },
     },
+  );
+  const transport = serveGraphQLWsProtocol(
     wsServer,
+    server,
+    (socket, request) => {
+      const ip = ipOf(request);
+      ipSockets.add(ip);
+      return { socket, ip, clientIp: requestClientIp(request, trustedProxies) };
+    },
+    app.logger,
+    heartbeatTickMs,
   );
 
   const revocations = app.events.subscribe('deviceRevoked');
@@ -247,6 +227,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App):
     close: async (waitMs = 0) => {
       await revocations.return?.();
       await userSockets.stop();
+      transport.stop();
       // Refuses new upgrades at once; the callback waits for the open sockets, which drain closes.
       const closed = new Promise<void>((resolve) => wsServer.close(() => resolve()));
       await drain(wsServer, waitMs);
