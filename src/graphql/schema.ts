@@ -4,6 +4,7 @@ import './errors.js';
 import './users.js';
 import './tenants.js';
 import './groups.js';
+import './risk.js';
 import './settings.js';
 import './policy.js';
 import './temporaryAccessPass.js';
