@@ -45,14 +45,14 @@ const SETTINGS = `mutation($i: UpdateTenantSettingsInput!) { updateTenantSetting
 
 type Tenant = Awaited<ReturnType<typeof createTenant>>;
 type User = Awaited<ReturnType<typeof phoneUser>>;
-const from = (ip: string | undefined) => (ip ? { 'x-forwarded-for': ip } : {});
+const from = (ip: string | undefined): Record<string, string> => (ip ? { 'x-forwarded-for': ip } : {});
 
 async function begin(t: TestServer, u: User, browserIp: string) {
   const result = await t.gql(BEGIN, { i: { userPrincipalName: u.user.userPrincipalName, appName: 'Contoso Mail' } }, undefined, from(browserIp));
   return result.data.beginSignIn;
 }
 
-async function pendingChallenges(t: TestServer, phone: AuthenticatorKeys): Promise<Array<Challenge & { riskWarning: string | null }>> {
+async function pendingChallenges(t: TestServer, phone: AuthenticatorKeys): Promise<Challenge[]> {
   return (await t.gql(PENDING, {}, await deviceAuthorization(t, phone))).data.pendingPhoneSignInChallenges;
 }
 

@@ -56,10 +56,12 @@ export interface PhoneSignInChallenge {
   ipAddress: string | null;
   expiresAt: string;
   numberChoices: string[] | null;
+  /** Show above the number when set: what looks unusual about this sign-in (the tenant's risk signals set to WARN). */
+  riskWarning: string | null;
 }
 
 const ERROR = '... on Error { code message }';
-const CHALLENGE_FIELDS = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices';
+const CHALLENGE_FIELDS = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices riskWarning';
 
 /**
  * The issuer named by the OpenID configuration beside a GraphQL endpoint, for activation links of
