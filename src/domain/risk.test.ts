@@ -7,6 +7,7 @@ import {
   type RiskSettings,
   type RiskSignal,
   answerSignal,
+  assessSignIn,
   countryName,
   describeSignal,
   greatCircleKm,
@@ -150,6 +151,14 @@ describe('risk level', () => {
     ['browser and phone apart', [raised('BROWSER_PHONE_APART')], 'HIGH'],
   ])('%s: %s', (_name, signals, level) => {
     expect(riskLevel(signals)).toBe(level);
+  });
+
+  it('assesses a sign-in: a BLOCK holds it back with no warning; WARNs make the warning', () => {
+    const history = [past(LONDON, 2)];
+    expect(assessSignIn(now, at(SYDNEY, '1.2.3.4'), history, { ...ALL_OFF, impossibleTravel: 'BLOCK', newIpAddress: 'WARN' })).toMatchObject({ level: 'HIGH', heldBack: true, warning: null });
+    const warned = assessSignIn(now, at(SYDNEY, '81.2.69.160'), history, { ...ALL_OFF, unfamiliarLocation: 'WARN' });
+    expect(warned).toMatchObject({ level: 'MEDIUM', heldBack: false, warning: 'This sign-in is from Sydney, Australia, where you have not signed in during the last 30 days.' });
+    expect(assessSignIn(now, at(LONDON), history, ALL_WARN)).toEqual({ signals: [], level: 'NONE', heldBack: false, warning: null });
   });
 
   it('holds back when any signal says BLOCK', () => {

@@ -225,6 +225,13 @@ export function riskLevel(signals: RiskSignal[]): RiskLevel {
 /** Whether any signal holds the sign-in back. */
 export const holdsBack = (signals: RiskSignal[]) => signals.some((s) => s.action === 'BLOCK');
 
+/** A new sign-in's risk: its signals and level, whether a BLOCK holds it back, and the phone's warning otherwise. */
+export function assessSignIn(now: Date, current: Located, history: PastSignIn[], settings: RiskSettings) {
+  const signals = signInSignals(now, current, history, settings);
+  const heldBack = holdsBack(signals);
+  return { signals, level: riskLevel(signals), heldBack, warning: heldBack ? null : riskWarning(signals) };
+}
+
 /** "17,000 km": round figures, as people say distances. */
 export const roundKm = (km: number) => `${(km >= 1000 ? Math.round(km / 100) * 100 : Math.round(km / 10) * 10).toLocaleString('en-US')} km`;
 

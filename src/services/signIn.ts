@@ -3,7 +3,7 @@ import { signInAttempts, tenantDomains, tenants, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
-import { holdsBack, riskLevel, riskWarning, signInSignals } from '../domain/risk.js';
+import { assessSignIn } from '../domain/risk.js';
 import { sha256 } from '../domain/secrets.js';
 import { tenantSettingsSchema } from '../domain/settings.js';
 import { type AttemptStatus, type PasswordRequiredReason, type RefusalReason, browserReason, isFinal } from '../domain/signInAttempt.js';
@@ -86,9 +86,8 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
     const settings = tenantSettingsSchema.parse(found?.settings ?? {});
     const verdict = found ? await pushVerdict(tx, found.user, settings, 'PHONE_SIGN_IN', now) : null;
     // Risk is assessed only for a push that would otherwise go out: a refusal sends no push to warn on.
-    const signals = verdict && !verdict.reason ? signInSignals(now, located, verdict.signInHistory, settings.riskDetection) : null;
-    const risk = signals && { level: riskLevel(signals), signals };
-    const reason = verdict ? (verdict.reason ?? (holdsBack(signals!) ? 'RISK_HELD_BACK' : null)) : 'USER_NOT_FOUND';
+    const risk = verdict && !verdict.reason ? assessSignIn(now, located, verdict.signInHistory, settings.riskDetection) : null;
+    const reason = verdict ? (verdict.reason ?? (risk?.heldBack ? 'RISK_HELD_BACK' : null)) : 'USER_NOT_FOUND';
     if (reason) {
       await writeSignInLog(tx, {
         tenantId: tenantId!,
@@ -113,7 +112,7 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
       context: input,
       location,
       place: located.place,
-      risk: { ...risk!, warning: riskWarning(signals!) },
+      risk: risk ?? undefined,
       now,
     });
     outbox.challenge(found!.user.id, started.attemptId);
