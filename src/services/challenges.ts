@@ -166,9 +166,10 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
   }
 
   // An approval from a phone far from the browser looks like a sign-in relayed from a look-alike page.
+  const browserPlace = found!.browser?.countryCode || found!.browser?.city ? found!.browser : null;
   const apart =
-    outcome.kind === 'APPROVED'
-      ? answerSignal({ ipAddress: attempt.ipAddress, place: found!.browser?.countryCode || found!.browser?.city ? found!.browser : null, anonymousNetwork: null }, await locateIp(app, phoneIp), settings.riskDetection)
+    outcome.kind === 'APPROVED' && settings.riskDetection.browserPhoneApart !== 'OFF'
+      ? answerSignal({ ipAddress: attempt.ipAddress, place: browserPlace, anonymousNetwork: null }, await locateIp(app, phoneIp), settings.riskDetection)
       : null;
   const signals = apart ? [...(found!.riskSignals ?? []), apart] : null;
   const risk = signals ? { level: riskLevel(signals), signals } : undefined;
