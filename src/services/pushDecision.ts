@@ -26,7 +26,8 @@ type HistoryRow = Omit<PastSignIn, 'at'> & { atMs: number };
 
 /**
  * Everything the push decision reads, in one statement: the policy and the user's groups, live
- * credentials and devices, a pending attempt, and the pushes in the rate limit's window. Run it
+ * credentials and devices, a pending attempt, the pushes in the rate limit's window, and the
+ * recent successful sign-ins the risk signals compare with (newest first). Run it
  * after locking the user row, so it sees every attempt a concurrent sign-in committed first.
  */
 export async function loadPushState(tx: Executor, user: typeof users.$inferSelect, settings: TenantSettings, now: Date): Promise<PushState> {
@@ -49,7 +50,7 @@ export async function loadPushState(tx: Executor, user: typeof users.$inferSelec
       ).mapWith(Boolean),
       // The attempts of the whole window and the last success; pushWindowStart then says which count.
       recentPushesMs: sql<number[]>`(select coalesce(json_agg((extract(epoch from ${signInAttempts.createdAt}) * 1000)::float8), '[]'::json) from ${signInAttempts} where ${mine} and ${signInAttempts.createdAt} > ${windowStart.toISOString()}::timestamptz)`,
-      history: sql<HistoryRow[]>`(select coalesce(json_agg(h), '[]'::json) from (select (extract(epoch from ${signInLogs.createdAt}) * 1000)::float8 as "atMs", ${signInLogs.ipAddress} as "ipAddress", ${signInLogs.countryCode} as "countryCode", ${signInLogs.city} as city, ${signInLogs.latitude} as latitude, ${signInLogs.longitude} as longitude, ${signInLogs.accuracyKm} as "accuracyKm" from ${signInLogs} where ${signInLogs.userId} = ${user.id} and ${signInLogs.status} = 'SUCCESS' and ${signInLogs.createdAt} > ${historyStart.toISOString()}::timestamptz order by ${signInLogs.createdAt} desc limit ${SIGN_IN_HISTORY_ROWS}) h)`,
+      history: sql<HistoryRow[]>`(select coalesce(json_agg(h), '[]'::json) from (select (extract(epoch from ${signInLogs.createdAt}) * 1000)::float8 as "atMs", ${signInLogs.ipAddress} as "ipAddress", ${signInLogs.countryCode} as "countryCode", ${signInLogs.city} as city, ${signInLogs.latitude} as latitude, ${signInLogs.longitude} as longitude, ${signInLogs.accuracyKm} as "accuracyKm" from ${signInLogs} where ${signInLogs.userId} = ${user.id} and ${signInLogs.status} = 'SUCCESS' and ${signInLogs.createdAt} > ${historyStart.toISOString()}::timestamptz order by ${signInLogs.createdAt} desc, ${signInLogs.id} desc limit ${SIGN_IN_HISTORY_ROWS}) h)`,
       lastSuccessMs: sql<number | null>`(select (extract(epoch from max(${signInAttempts.completedAt})) * 1000)::float8 from ${signInAttempts} where ${mine} and ${signInAttempts.status} = 'COMPLETED')`,
     })
     .from(tenants)
