@@ -22,7 +22,7 @@ export interface PushState {
 /** Enough for several sign-ins a day over the familiarity window, few enough to read on every push. */
 export const SIGN_IN_HISTORY_ROWS = 200;
 
-type HistoryRow = Omit<PastSignIn, 'at'> & { atMs: number };
+type HistoryRow = Omit<PastSignIn, 'at'> & { id: number; atMs: number };
 
 /**
  * Everything the push decision reads, in one statement: the policy and the user's groups, live
@@ -50,7 +50,7 @@ export async function loadPushState(tx: Executor, user: typeof users.$inferSelec
       ).mapWith(Boolean),
       // The attempts of the whole window and the last success; pushWindowStart then says which count.
       recentPushesMs: sql<number[]>`(select coalesce(json_agg((extract(epoch from ${signInAttempts.createdAt}) * 1000)::float8), '[]'::json) from ${signInAttempts} where ${mine} and ${signInAttempts.createdAt} > ${windowStart.toISOString()}::timestamptz)`,
-      history: sql<HistoryRow[]>`(select coalesce(json_agg(h), '[]'::json) from (select (extract(epoch from ${signInLogs.createdAt}) * 1000)::float8 as "atMs", ${signInLogs.ipAddress} as "ipAddress", ${signInLogs.countryCode} as "countryCode", ${signInLogs.city} as city, ${signInLogs.latitude} as latitude, ${signInLogs.longitude} as longitude, ${signInLogs.accuracyKm} as "accuracyKm" from ${signInLogs} where ${signInLogs.userId} = ${user.id} and ${signInLogs.status} = 'SUCCESS' and ${signInLogs.createdAt} > ${historyStart.toISOString()}::timestamptz order by ${signInLogs.createdAt} desc, ${signInLogs.id} desc limit ${SIGN_IN_HISTORY_ROWS}) h)`,
+      history: sql<HistoryRow[]>`(select coalesce(json_agg(h order by h."atMs" desc, h.id desc), '[]'::json) from (select ${signInLogs.id} as id, (extract(epoch from ${signInLogs.createdAt}) * 1000)::float8 as "atMs", ${signInLogs.ipAddress} as "ipAddress", ${signInLogs.countryCode} as "countryCode", ${signInLogs.city} as city, ${signInLogs.latitude} as latitude, ${signInLogs.longitude} as longitude, ${signInLogs.accuracyKm} as "accuracyKm" from ${signInLogs} where ${signInLogs.userId} = ${user.id} and ${signInLogs.status} = 'SUCCESS' and ${signInLogs.createdAt} > ${historyStart.toISOString()}::timestamptz order by ${signInLogs.createdAt} desc, ${signInLogs.id} desc limit ${SIGN_IN_HISTORY_ROWS}) h)`,
       lastSuccessMs: sql<number | null>`(select (extract(epoch from max(${signInAttempts.completedAt})) * 1000)::float8 from ${signInAttempts} where ${mine} and ${signInAttempts.status} = 'COMPLETED')`,
     })
     .from(tenants)
@@ -63,7 +63,7 @@ export async function loadPushState(tx: Executor, user: typeof users.$inferSelec
     hasLiveCredential: row?.hasLiveCredential ?? false,
     hasLiveDevice: row?.hasLiveDevice ?? false,
     hasPendingAttempt: row?.hasPendingAttempt ?? false,
-    signInHistory: (row?.history ?? []).map(({ atMs, ...rest }) => ({ ...rest, at: new Date(Number(atMs)) })),
+    signInHistory: (row?.history ?? []).map(({ id: _id, atMs, ...place }) => ({ ...place, at: new Date(Number(atMs)) })),
     pushesInWindow: countSince(row?.recentPushesMs ?? [], pushWindowStart(now, settings.pushRateLimit.windowMinutes, row?.lastSuccessMs == null ? null : new Date(Number(row.lastSuccessMs)))),
   };
 }
