@@ -15,7 +15,7 @@ import { createLogger } from './logger.js';
 import { type HousekeepingOutcome, Metrics } from './metrics.js';
 import { createEventBus, type EventBus } from './realtime/events.js';
 import type { App } from './services/app.js';
-import { openGeoIpDatabase } from './services/geo.js';
+import { geoIpDatabasePath, openGeoIpDatabase } from './services/geo.js';
 import { ImportedKeyCache } from './services/keyCache.js';
 import { RateLimits } from './services/rateLimits.js';
 import { RefusalAudit } from './services/refusalAudit.js';
@@ -58,8 +58,9 @@ const MAINTENANCE_INTERVAL_MS = 1000;
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  // Before the port opens: a GEOIP_DATABASE that cannot be read stops start-up with a ConfigError.
-  if (config.geoIpDatabase) await openGeoIpDatabase(config.geoIpDatabase);
+  // Before the port opens: a GEOIP_DATABASE that cannot be read stops start-up with a ConfigError;
+  // without one the bundled country-level database is loaded here, not on the first sign-in.
+  await openGeoIpDatabase(geoIpDatabasePath(config));
   let database: DatabaseHandle | undefined;
   let bus: EventBus | undefined;
   let handler: RequestHandler = starting;

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -14,6 +15,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import type { JWK } from 'jose';
 import type { PolicyTarget } from '../domain/policy.js';
+import type { RiskLevel, RiskSignal } from '../domain/risk.js';
 import type { TenantSettings } from '../domain/settings.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
@@ -237,6 +239,8 @@ export const signInAttempts = pgTable(
     amr: jsonb('amr').$type<string[]>(),
     respondingDeviceId: uuid('responding_device_id'),
     userVerification: text('user_verification'),
+    /** What the phone shows above the number when a risk signal set to WARN was raised (domain/risk.ts riskWarning). */
+    riskWarning: text('risk_warning'),
     createdAt: createdAt(),
     expiresAt: at('expires_at').notNull(),
     resolvedAt: at('resolved_at'),
@@ -267,10 +271,23 @@ export const signInLogs = pgTable(
     location: text('location'),
     deviceId: uuid('device_id'),
     numberStyle: text('number_style'),
+    /** Where the browser's address is, as the IP-location data says: what later sign-ins are compared with. */
+    countryCode: text('country_code'),
+    city: text('city'),
+    latitude: doublePrecision('latitude'),
+    longitude: doublePrecision('longitude'),
+    accuracyKm: integer('accuracy_km'),
+    /** Null where the sign-in was not assessed (password and Temporary Access Pass sign-ins). */
+    riskLevel: text('risk_level').$type<RiskLevel>(),
+    riskSignals: jsonb('risk_signals').$type<RiskSignal[]>(),
     createdAt: createdAt(),
     updatedAt: at('updated_at').notNull().defaultNow(),
   },
-  (t) => [index('sign_in_logs_tenant_idx').on(t.tenantId, t.id)],
+  (t) => [
+    index('sign_in_logs_tenant_idx').on(t.tenantId, t.id),
+    // The push decision reads the user's recent successful sign-ins (pushDecision.ts signInHistory).
+    index('sign_in_logs_user_success_idx').on(t.userId, t.createdAt).where(sql`${t.status} = 'SUCCESS'`),
+  ],
 );
 
 /**

@@ -32,6 +32,8 @@ export const ERROR_CODE_DESCRIPTIONS = {
   CREDENTIAL_NOT_USABLE:
     "The response's kid names no key this device may answer the challenge with: PHONE_SIGN_IN needs this device's live phone sign-in credential; PUSH_MFA takes this device's key or that credential.",
   USER_VERIFICATION_REQUIRED: 'An approval must follow local user verification (PIN or biometric): uv was "none".',
+  SIGN_IN_REFUSED_FOR_RISK:
+    'The approval was refused because this phone is far from the browser that asked (the tenant holds such sign-ins back, as a relayed sign-in from a look-alike page looks like this); the message names both places. The attempt is DENIED with BROWSER_PHONE_APART.',
   SIGN_IN_NOT_APPROVED: 'completeSignIn before the phone approved, or after the attempt ended or was redeemed.',
   MFA_UNAVAILABLE: "The password was right but the push the user's policy requires cannot be sent now.",
   SETUP_CODE_INVALID: 'The first-run setup code is wrong, used up or burned after too many wrong tries; the message says which. A restart of the service prints a new one while no tenant exists.',

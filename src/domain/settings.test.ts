@@ -16,6 +16,15 @@ describe('tenant settings', () => {
       failureLockoutThreshold: 10,
       pushRateLimit: { maxPushes: 5, windowMinutes: 10 },
       fraudMuteMinutes: 60,
+      riskDetection: {
+        impossibleTravel: 'WARN',
+        unfamiliarLocation: 'WARN',
+        familiarDays: 30,
+        newIpAddress: 'WARN',
+        anonymousNetwork: 'OFF',
+        browserPhoneApart: 'OFF',
+        browserPhoneApartKm: 500,
+      },
     });
   });
 
@@ -39,6 +48,9 @@ describe('tenant settings', () => {
     ['failureLockoutThreshold', { failureLockoutThreshold: 2 }],
     ['pushRateLimit.maxPushes', { pushRateLimit: { maxPushes: 0 } }],
     ['fraudMuteMinutes', { fraudMuteMinutes: 0 }],
+    ['riskDetection.familiarDays', { riskDetection: { familiarDays: 0 } }],
+    ['riskDetection.browserPhoneApartKm', { riskDetection: { browserPhoneApartKm: 20001 } }],
+    ['riskDetection.newIpAddress', { riskDetection: { newIpAddress: 'LOUD' } }],
     ['minimumOsVersion.ios', { minimumOsVersion: { ios: 'fifteen' } }],
     ['minimumAppVersion', { minimumAppVersion: '1.2.3.4.5' }],
     // Versions are compared as numbers: a part longer than six digits would lose precision (and bloat the row).

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { RISK_ACTIONS } from './risk.js';
 import { versionSchema } from './versions.js';
+
+const riskAction = z.enum(RISK_ACTIONS);
 
 /** Tenant prerequisites for push and phone sign-in, with their documented defaults and bounds. */
 export const tenantSettingsSchema = z.object({
@@ -34,6 +37,24 @@ export const tenantSettingsSchema = z.object({
     })
     .prefault({}),
   fraudMuteMinutes: z.number().int().min(1).max(10080).default(60),
+  /**
+   * Risk signals (domain/risk.ts), each OFF, WARN (a warning on the phone) or BLOCK (no push).
+   * Travel, place and address warn by default: they cost nothing and tell the user what a relayed
+   * sign-in looks like. Browser-and-phone apart is off, since phones on mobile data often come out
+   * of a carrier gateway far from where they are; anonymising networks are off, since the bundled
+   * country data does not mark them and hosting providers include every corporate VPN.
+   */
+  riskDetection: z
+    .object({
+      impossibleTravel: riskAction.default('WARN'),
+      unfamiliarLocation: riskAction.default('WARN'),
+      familiarDays: z.number().int().min(1).max(365).default(30),
+      newIpAddress: riskAction.default('WARN'),
+      anonymousNetwork: riskAction.default('OFF'),
+      browserPhoneApart: riskAction.default('OFF'),
+      browserPhoneApartKm: z.number().int().min(50).max(20000).default(500),
+    })
+    .prefault({}),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

@@ -38,6 +38,8 @@ export const FAILURE_REASONS = [
   'NOT_REDEEMED',
   /** Ended, pending or approved and unredeemed, because phone sign-in locked after repeated failures. */
   'LOCKED_OUT',
+  /** An approval refused because the answering phone was far from the browser (riskDetection.browserPhoneApart BLOCK). */
+  'BROWSER_PHONE_APART',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -58,6 +60,8 @@ export const REFUSAL_REASONS = [
   'PUSH_MUTED',
   'RATE_LIMITED',
   'PENDING_REQUEST',
+  /** A risk signal set to BLOCK held the push back (domain/risk.ts); the log row's riskSignals say which. */
+  'RISK_HELD_BACK',
 ] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
@@ -233,6 +237,10 @@ export const SIGN_IN_LOG_REASON_DESCRIPTIONS: Record<SignInLogReason, string> = 
   PUSH_MUTED: 'pushes are muted after a fraud report (User.pushMutedUntil)',
   RATE_LIMITED: "the tenant's push rate limit was reached",
   PENDING_REQUEST: 'an earlier request is still waiting on the phone, so no new push was sent',
+  RISK_HELD_BACK:
+    'a risk signal the tenant set to BLOCK (TenantSettings.riskDetection) held the push back; riskSignals say which, with their evidence; the browser was asked for the password and the user sees it in their security info',
+  BROWSER_PHONE_APART:
+    'the phone approved, but it was farther from the browser than riskDetection.browserPhoneApartKm (set to BLOCK), as a sign-in relayed from a look-alike page is; the approval was refused, riskSignals hold the two places',
   INVALID_PASSWORD: 'the password was wrong, counted towards the password lockout',
   PASSWORD_LOCKED_OUT:
     'password sign-in is locked after repeated wrong passwords (User.passwordLockedUntil), so the password was not checked (or, checked while the lock began, its result was not used); the person was told the user name or password is incorrect',

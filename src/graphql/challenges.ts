@@ -35,6 +35,11 @@ const PhoneSignInChallengeRef = builder.objectRef<ChallengeView>('PhoneSignInCha
       nullable: true,
       description: 'With pick-one-of-N matching, the numbers to offer, in this order; null when the user types the number.',
     }),
+    riskWarning: t.exposeString('riskWarning', {
+      nullable: true,
+      description:
+        'Show this above the number when set: what about this sign-in looks unusual, in sentences for the user ("This sign-in is from Sydney, Australia, 17,000 km from your last sign-in (London, United Kingdom) 2 minutes before it."). Set when a risk signal the tenant set to WARN was raised (TenantSettings.riskDetection); null otherwise.',
+    }),
   }),
 });
 
@@ -85,8 +90,8 @@ builder.mutationField('respondToPhoneSignInChallenge', (t) =>
     ),
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: RespondInput, required: true, description: 'The signed response.' }) },
-    resolve: async (_root, { input }, { app, auth }) => {
-      const result = await respondToChallenge(app, auth, input.response);
+    resolve: async (_root, { input }, { app, auth, clientIp }) => {
+      const result = await respondToChallenge(app, auth, input.response, clientIp);
       if (!result) throw new GraphQLError('No such challenge for this device. It may belong to another account.', { extensions: { code: 'NOT_FOUND' } });
       return result;
     },

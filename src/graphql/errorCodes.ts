@@ -57,6 +57,7 @@ export const MUTATION_ERRORS = {
     'TOO_MANY_INVALID_SIGNATURES',
     'CREDENTIAL_NOT_USABLE',
     'USER_VERIFICATION_REQUIRED',
+    'SIGN_IN_REFUSED_FOR_RISK',
   ],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 

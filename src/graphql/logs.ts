@@ -7,6 +7,7 @@ import { builder } from './builder.js';
 import { PAGE_SIZE, uuidSchema } from './common.js';
 import { badUserInput, parseQueryArgument, withPagingErrors } from './errors.js';
 import { loadByTenant, type TenantKey, tenantKeyOptions } from './loaders.js';
+import { RiskSignalRef, SignInRiskLevelEnum } from './risk.js';
 import { UserRef } from './users.js';
 
 type AuditLogRow = typeof auditLogs.$inferSelect;
@@ -86,6 +87,20 @@ const SignInLogRef = builder.objectRef<SignInLogRow>('SignInLog').implement({
     appName: t.exposeString('appName', { nullable: true, description: 'The application signed in to.' }),
     ipAddress: t.exposeString('ipAddress', { nullable: true, description: "The browser's IP address." }),
     location: t.exposeString('location', { nullable: true, description: 'Approximate location of that address.' }),
+    countryCode: t.exposeString('countryCode', { nullable: true, description: 'ISO 3166-1 alpha-2 country of that address, where the IP-location data knows it.' }),
+    city: t.exposeString('city', { nullable: true, description: 'City of that address, where the IP-location data has cities (a city-level GEOIP_DATABASE).' }),
+    riskLevel: t.field({
+      type: SignInRiskLevelEnum,
+      nullable: true,
+      description: 'How unusual the sign-in looked, from riskSignals. Null where it was not assessed: password and Temporary Access Pass sign-ins, and requests refused before a push would have gone out.',
+      resolve: (r) => r.riskLevel,
+    }),
+    riskSignals: t.field({
+      type: [RiskSignalRef],
+      nullable: true,
+      description: 'The risk signals the sign-in raised, each with its evidence and what the tenant setting did (WARN or BLOCK); empty when assessed and none was raised, null where not assessed (see riskLevel).',
+      resolve: (r) => r.riskSignals,
+    }),
     deviceId: t.exposeID('deviceId', { nullable: true, description: 'The authenticator device that answered, if any.' }),
     device: t.loadable({
       type: SignInDeviceRef,

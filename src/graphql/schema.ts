@@ -5,6 +5,7 @@ import './users.js';
 import './tenants.js';
 import './firstRun.js';
 import './groups.js';
+import './risk.js';
 import './settings.js';
 import './policy.js';
 import './temporaryAccessPass.js';

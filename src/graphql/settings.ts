@@ -14,6 +14,7 @@ import { builder } from './builder.js';
 import { callerOf, REFUSED_ELSEWHERE } from './common.js';
 import { describeMutation } from './errorCodes.js';
 import { COMMON_ERRORS } from './errors.js';
+import { RiskDetectionSettingsInput, RiskDetectionSettingsRef } from './risk.js';
 import { TenantRef } from './tenants.js';
 
 const S = tenantSettingsSchema.shape;
@@ -93,6 +94,11 @@ const TenantSettingsRef = builder.objectRef<TenantSettings>('TenantSettings').im
     pushRateLimit: t.field({ type: PushRateLimitRef, description: 'Limit on sign-in requests per user.', resolve: (s) => s.pushRateLimit }),
     fraudMuteMinutes: t.exposeInt('fraudMuteMinutes', {
       description: `After a user reports "this wasn't me", no sign-in requests reach them for this long. ${range(S.fraudMuteMinutes.unwrap(), D.fraudMuteMinutes, ' minutes')}`,
+    }),
+    riskDetection: t.field({
+      type: RiskDetectionSettingsRef,
+      description: 'Risk signals of a phone sign-in (where it comes from, against where the user signed in before, and where the phone answers from), each OFF, WARN or BLOCK.',
+      resolve: (s) => s.riskDetection,
     }),
   }),
 });
@@ -195,6 +201,7 @@ const UpdateTenantSettingsInput = builder.inputType('UpdateTenantSettingsInput',
       description: `Minutes of silence after a fraud report, ${S.fraudMuteMinutes.unwrap().minValue} to ${S.fraudMuteMinutes.unwrap().maxValue}.`,
       validate: S.fraudMuteMinutes.unwrap().nullish(),
     }),
+    riskDetection: t.field({ type: RiskDetectionSettingsInput, required: false, description: 'Risk signal changes.' }),
   }),
 });
 
@@ -220,12 +227,13 @@ builder.mutationFields((t) => ({
     errors: { types: COMMON_ERRORS, directResult: true },
     args: { input: t.arg({ type: UpdateTenantSettingsInput, required: true, description: 'The changes.' }) },
     resolve: (_root, { input }, { app, auth }) => {
-      const { minimumAppVersion, numberMatching, minimumOsVersion, pushRateLimit, ...flat } = input;
+      const { minimumAppVersion, numberMatching, minimumOsVersion, pushRateLimit, riskDetection, ...flat } = input;
       return updateTenantSettings(app, callerOf(auth), {
         ...withoutNulls(flat),
         numberMatching: withoutNulls(numberMatching),
         minimumOsVersion: withoutNulls(minimumOsVersion),
         pushRateLimit: withoutNulls(pushRateLimit),
+        riskDetection: withoutNulls(riskDetection),
         minimumAppVersion,
       });
     },

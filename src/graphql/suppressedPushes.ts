@@ -9,6 +9,7 @@ const SuppressionReasonEnum = builder.enumType('SuppressedSignInReason', {
     RATE_LIMITED: { description: "Too many requests were sent to the user's phone recently (the tenant's push rate limit)." },
     PUSH_MUTED: { description: 'Requests to the phone were paused after the user reported a sign-in as not theirs.' },
     LOCKED_OUT: { description: 'Phone sign-in was locked after repeated failures.' },
+    RISK_HELD_BACK: { description: 'The request looked too unusual to push (impossible travel, a new place or address, an anonymising network, as the tenant set them to BLOCK); detail says what.' },
   } as const,
 });
 
@@ -22,6 +23,10 @@ const SuppressedSignInRequestRef = builder.objectRef<SuppressedRequest>('Suppres
     appName: t.exposeString('appName', { nullable: true, description: 'The application the request was for; null where the tenant does not show it to the authenticator.' }),
     ipAddress: t.exposeString('ipAddress', { nullable: true, description: 'Where the request came from; null when unknown, or where the tenant does not show it to the authenticator.' }),
     location: t.exposeString('location', { nullable: true, description: 'Approximate place of that address; null where the tenant does not show it to the authenticator.' }),
+    detail: t.exposeString('detail', {
+      nullable: true,
+      description: 'For RISK_HELD_BACK, what held the request back, in sentences for the user ("This sign-in is from Sydney, Australia, 17,000 km from your last sign-in …"); null for other reasons, and where the tenant does not show the location to the authenticator.',
+    }),
   }),
 });
 
@@ -31,7 +36,7 @@ builder.objectField(UserRef, 'suppressedSignInRequests', (t) =>
   t.field({
     type: [SuppressedSignInRequestRef],
     nullable: true,
-    description: `Security info: sign-in requests for this user that were not pushed to their phone (rate limit, muted after a fraud report, locked), ${WHICH}. The browser that asked was only told to use the password. Readable by the user themself; null, with a FORBIDDEN error, for any other caller, so the rest of the answer stays.`,
+    description: `Security info: sign-in requests for this user that were not pushed to their phone (rate limit, muted after a fraud report, locked, held back as too risky), ${WHICH}. The browser that asked was only told to use the password. Readable by the user themself; null, with a FORBIDDEN error, for any other caller, so the rest of the answer stays.`,
     authScopes: (user, _args, { auth }) => auth.kind === 'user' && auth.userId === user.id,
     resolve: (user, _args, { app }) => recentSuppressedRequests(app.db, user, app.clock.now()),
   }),

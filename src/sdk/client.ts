@@ -29,6 +29,8 @@ export interface PhoneSignInChallenge {
   expiresAt: string;
   /** Pick-one-of-N matching: the numbers to offer; null when the user types the number. */
   numberChoices: string[] | null;
+  /** Show above the number when set: what looks unusual about this sign-in (the tenant's risk signals set to WARN). */
+  riskWarning: string | null;
 }
 
 /** How the app reaches the service, and where it keeps its keys. Every field is optional. */
@@ -57,7 +59,7 @@ export interface Answer {
   uv: UserVerification;
   key?: 'credential' | 'device';
 }
-export const CHALLENGE_FIELDS = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices';
+export const CHALLENGE_FIELDS = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices riskWarning';
 
 /**
  * The issuer named by the OpenID configuration beside a GraphQL endpoint, for activation links of

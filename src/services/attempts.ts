@@ -6,12 +6,13 @@ import { preparedOn } from '../db/prepared.js';
 import { signInAttempts, type users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { drawNumber } from '../domain/numberMatching.js';
+import type { Place } from '../domain/risk.js';
 import { constantTimeEqual, sha256 } from '../domain/secrets.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, type AttemptStatus, type FailureReason, logStatusOf, sourcesOf } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { type Actor, type AuditEntry, audit } from './audit.js';
-import { signInLogInsert, updateSignInLog } from './signInLogs.js';
+import { type SignInRisk, signInLogInsert, updateSignInLog } from './signInLogs.js';
 import { randomSecret } from './system.js';
 import { runUseCase } from './useCase.js';
 
@@ -88,7 +89,17 @@ export async function transition(
 /** Stores a new attempt and its sign-in log row, in one statement; the caller publishes the challenge after commit. */
 export async function startAttempt(
   tx: Executor,
-  o: { kind: AttemptKind; user: typeof users.$inferSelect; settings: TenantSettings; context: SignInContext; location: string; now: Date },
+  o: {
+    kind: AttemptKind;
+    user: typeof users.$inferSelect;
+    settings: TenantSettings;
+    context: SignInContext;
+    location: string;
+    place?: Place | null;
+    /** The risk assessment, and the warning the phone shows for it. */
+    risk?: SignInRisk & { warning: string | null };
+    now: Date;
+  },
 ): Promise<StartedAttempt> {
   const { style, digits, choices } = o.settings.numberMatching;
   const match = drawNumber(style, digits, choices);
@@ -109,6 +120,7 @@ export async function startAttempt(
     appName: o.context.appName,
     ipAddress: o.context.ipAddress,
     location: o.location,
+    riskWarning: o.risk?.warning ?? null,
     createdAt: o.now,
     expiresAt,
   });
@@ -122,6 +134,8 @@ export async function startAttempt(
     appName: o.context.appName,
     ipAddress: o.context.ipAddress,
     location: o.location,
+    place: o.place ?? null,
+    risk: o.risk ? { level: o.risk.level, signals: o.risk.signals } : null,
     numberStyle: style,
     at: o.now,
   });

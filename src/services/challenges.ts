@@ -3,9 +3,10 @@ import { alias } from 'drizzle-orm/pg-core';
 import { preparedOn } from '../db/prepared.js';
 import type { JWK } from 'jose';
 import { z } from 'zod';
-import { devices, phoneSignInCredentials, signInAttempts, tenants, users } from '../db/schema.js';
+import { devices, phoneSignInCredentials, signInAttempts, signInLogs, tenants, users } from '../db/schema.js';
 import { RESPONSE_KEYS, readChallengeResponse, verifyChallengeResponse } from '../domain/signedMessages/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
+import { answerSignal, describeSignal, riskLevel } from '../domain/risk.js';
 import { tenantSettingsSchema } from '../domain/settings.js';
 import { type AttemptKind, countsAsFailure, decide, amrFor, isStoredAnswer } from '../domain/signInAttempt.js';
 import { jwkThumbprint } from '../domain/signedMessages/p256.js';
@@ -14,6 +15,7 @@ import type { App } from './app.js';
 import { type Attempt, type AttemptView, attemptView, expireAttempts, outcomeAudit, transition } from './attempts.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
 import { type DeviceAuth, spendAssertionAlone } from './devices.js';
+import { locateIp } from './geo.js';
 import { updateSignInLog } from './signInLogs.js';
 import { fraudReported, recordFailure, recordForgery, refuseIfForging } from './signInProtection.js';
 import { runUseCase } from './useCase.js';
@@ -62,6 +64,9 @@ const answerContext = preparedOn((db) =>
       credentialDeviceId: credentialDevices.id,
       attempt: signInAttempts,
       settings: tenants.settings,
+      // Where the browser is and what its sign-in raised, for the browser-and-phone-apart check.
+      browser: { countryCode: signInLogs.countryCode, city: signInLogs.city, latitude: signInLogs.latitude, longitude: signInLogs.longitude, accuracyKm: signInLogs.accuracyKm },
+      riskSignals: signInLogs.riskSignals,
     })
     .from(users)
     .leftJoin(
@@ -80,6 +85,7 @@ const answerContext = preparedOn((db) =>
     .leftJoin(credentialDevices, and(eq(credentialDevices.id, phoneSignInCredentials.deviceId), isNull(credentialDevices.revokedAt)))
     .leftJoin(signInAttempts, and(eq(signInAttempts.id, sql.placeholder('challengeId')), eq(signInAttempts.userId, users.id)))
     .leftJoin(tenants, eq(tenants.id, signInAttempts.tenantId))
+    .leftJoin(signInLogs, eq(signInLogs.attemptId, signInAttempts.id))
     .where(eq(users.id, sql.placeholder('userId')))
     .prepare('answer_context'),
 );
@@ -94,7 +100,9 @@ async function signerOf(auth: DeviceAuth, kid: string, found: { device: { id: st
  * Answers a challenge with a signed response, checked in the contract's order: structure and
  * typ; the key (kid) is this device's, live, the challenge's user's, and one that may answer
  * this kind of challenge (RESPONSE_KEYS); signature;
- * challenge id and nonce; freshness; decision. The state change is one compare-and-set, so of
+ * challenge id and nonce; freshness; decision. An approval from a phone (`phoneIp`) far from the
+ * browser is logged, or with riskDetection.browserPhoneApart BLOCK denied (BROWSER_PHONE_APART) and
+ * answered SIGN_IN_REFUSED_FOR_RISK. The state change is one compare-and-set, so of
  * concurrent answers exactly one moves the attempt; a replay (or a late answer) gets the stored
  * outcome. Null when the challenge is unknown to this device, as for an unknown id.
  *
@@ -104,7 +112,7 @@ async function signerOf(auth: DeviceAuth, kid: string, found: { device: { id: st
  * cannot be filled by anonymous noise; that is refused, and audited only when it names a
  * registered device, in devices.ts authenticateDevice.
  */
-export async function respondToChallenge(app: App, auth: DeviceAuth, response: string): Promise<AttemptView | null> {
+export async function respondToChallenge(app: App, auth: DeviceAuth, response: string, phoneIp: string | null = null): Promise<AttemptView | null> {
   const trail: Trail = {
     tenantId: auth.tenantId,
     actor: { type: 'DEVICE', id: auth.deviceId },
@@ -116,7 +124,7 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
   // it on its own before anything is audited or answered, so a replayed request does nothing.
   const result = await auditingRefusals(app, trail, async () => {
     try {
-      return await answer(app, auth, response, trail);
+      return await answer(app, auth, response, trail, phoneIp);
     } catch (error) {
       await spendAssertionAlone(app, auth);
       throw error;
@@ -127,7 +135,7 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
   return result;
 }
 
-async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail): Promise<AttemptView | null> {
+async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail, phoneIp: string | null): Promise<AttemptView | null> {
   const now = app.clock.now();
   let read: ReturnType<typeof readChallengeResponse>;
   try {
@@ -169,6 +177,16 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
     throw new DomainError('USER_VERIFICATION_REQUIRED', 'Approving needs the PIN or biometric check on the phone first (uv was "none"): verify and sign again.', 'response');
   }
 
+  // An approval from a phone far from the browser looks like a sign-in relayed from a look-alike page.
+  const browserPlace = found!.browser?.countryCode || found!.browser?.city ? found!.browser : null;
+  const apart =
+    outcome.kind === 'APPROVED' && settings.riskDetection.browserPhoneApart !== 'OFF'
+      ? answerSignal({ ipAddress: attempt.ipAddress, place: browserPlace, anonymousNetwork: null }, await locateIp(app, phoneIp), settings.riskDetection)
+      : null;
+  const signals = apart ? [...(found!.riskSignals ?? []), apart] : null;
+  const risk = signals ? { level: riskLevel(signals), signals } : undefined;
+  const refused = apart?.action === 'BLOCK';
+
   const result = await runUseCase(app, async (tx, outbox) => {
     // A denial goes on to write the user row (failures, fraud) and other attempts: it locks the user
     // first, as beginSignIn does, since one lock order (user, then attempts) rules out deadlocks. An
@@ -177,14 +195,15 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
     const answered = { resolvedAt: now, respondingDeviceId: auth.deviceId, userVerification: claims.uv };
     const notExpired = gt(signInAttempts.expiresAt, now);
     const moved =
-      outcome.kind === 'APPROVED'
+      outcome.kind === 'APPROVED' && !refused
         ? await transition(tx, attempt.id, 'APPROVED', { ...answered, amr: amrFor(attempt.kind, outcome.uv) }, notExpired)
-        : await transition(tx, attempt.id, 'DENIED', { ...answered, failureReason: outcome.reason }, notExpired);
+        : await transition(tx, attempt.id, 'DENIED', { ...answered, failureReason: outcome.kind === 'DENIED' ? outcome.reason : 'BROWSER_PHONE_APART' }, notExpired);
     if (!moved) return null;
     await updateSignInLog(tx, moved.id, {
       status: moved.status === 'APPROVED' ? 'IN_PROGRESS' : 'FAILURE',
       reasonCode: moved.failureReason,
       deviceId: auth.deviceId,
+      risk,
       at: now,
     }, outbox, outcomeAudit(moved, { type: 'DEVICE', id: auth.deviceId }));
     outbox.attemptChanged(moved);
@@ -192,6 +211,9 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
     if (outcome.kind === 'DENIED' && outcome.reason === 'FRAUD_REPORTED') await fraudReported(tx, moved, settings, now, outbox);
     return moved;
   }, auth);
+  if (result && refused) {
+    throw new DomainError('SIGN_IN_REFUSED_FOR_RISK', `${describeSignal(apart!)} Your organisation refuses approvals from a phone this far from the browser, as a sign-in relayed from a fake page looks like this; the sign-in was denied. If it was you, sign in on a device near this phone.`, 'response');
+  }
   if (result) return attemptView(result);
   // Another answer won the race, or the challenge expired just now: report what is stored.
   if (attempt.expiresAt <= now) await expireAttempts(app, attempt.id);

@@ -9,7 +9,7 @@ import { isLocked } from '../domain/throttle.js';
 import type { App } from './app.js';
 import { type SignInContext, type StartedAttempt, startAttempt } from './attempts.js';
 import { audit } from './audit.js';
-import { UNKNOWN_LOCATION, locate } from './geo.js';
+import { UNKNOWN_LOCATION, locateIp } from './geo.js';
 import { verifyPassword } from './passwords.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
 import { type SignInsEnded, writeSignInLog } from './signInLogs.js';
@@ -56,7 +56,10 @@ export async function signInWithPassword(
     .select()
     .from(users)
     .where(and(eq(users.userPrincipalName, input.userPrincipalName), domain ? eq(users.tenantId, domain.tenantId) : undefined));
-  const location = domain ? await locate(app, input.ipAddress) : null;
+  const located = domain ? await locateIp(app, input.ipAddress) : null;
+  const location = located?.label ?? null;
+  // Kept on the log rows: a password sign-in's place is history the risk signals of later pushes compare with.
+  const place = located?.place ?? null;
   const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string }, tx: Executor = app.db, ended: SignInsEnded = app.metrics) =>
     writeSignInLog(tx, {
       tenantId: domain!.tenantId,
@@ -68,6 +71,7 @@ export async function signInWithPassword(
       appName: input.appName,
       ipAddress: input.ipAddress,
       location,
+      place,
       at: now,
     }, ended);
 
@@ -122,7 +126,7 @@ export async function signInWithPassword(
       // with no device gets a session that may only register one (registrationRequired).
       if (refusal === 'NO_DEVICE' || refusal === 'PUSH_NOT_ALLOWED') return null;
       if (refusal) return { refusal };
-      const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked, settings, context: input, location: location ?? UNKNOWN_LOCATION, now });
+      const started = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked, settings, context: input, location: location ?? UNKNOWN_LOCATION, place, now });
       outbox.challenge(user.id, started.attemptId);
       return { started };
     });
@@ -149,6 +153,7 @@ export async function signInWithPassword(
       appName: input.appName,
       ipAddress: input.ipAddress,
       location,
+      place,
       at: now,
     }, outbox);
     await audit(tx, { tenantId: user.tenantId, actor: { type: 'USER', id: user.id }, action: 'signIn.password', targetType: 'USER', targetId: user.id });

@@ -23,6 +23,8 @@ export interface ChallengeView {
   ipAddress: string | null;
   expiresAt: Date;
   numberChoices: string[] | null;
+  /** What looks unusual about the sign-in, for the app to show above the number (domain/risk.ts riskWarning). */
+  riskWarning: string | null;
   /** When the attempt began: the start of its push latency (not shown to the phone). */
   createdAt: Date;
 }
@@ -39,6 +41,8 @@ function challengeView(attempt: Attempt, userPrincipalName: string, settings: Te
     ipAddress: settings.showGeographicLocation ? attempt.ipAddress : null,
     expiresAt: attempt.expiresAt,
     numberChoices: attempt.numberStyle === 'CHOICE' ? attempt.numberChoices : null,
+    // Shown whatever showGeographicLocation says: it is the warning the tenant asked for.
+    riskWarning: attempt.riskWarning,
     createdAt: attempt.createdAt,
   };
 }

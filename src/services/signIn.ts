@@ -3,6 +3,7 @@ import { signInAttempts, tenantDomains, tenants, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
+import { assessSignIn } from '../domain/risk.js';
 import { sha256 } from '../domain/secrets.js';
 import { tenantSettingsSchema } from '../domain/settings.js';
 import { type AttemptStatus, type PasswordRequiredReason, type RefusalReason, browserReason, isFinal } from '../domain/signInAttempt.js';
@@ -21,10 +22,10 @@ import {
   startAttempt,
   transition,
 } from './attempts.js';
-import { locate } from './geo.js';
+import { locateIp } from './geo.js';
 import { loadTenantSettings } from './policy.js';
 import { updateSignInLog, writeSignInLog } from './signInLogs.js';
-import { clearedLock, pushRefusal } from './signInProtection.js';
+import { clearedLock, pushVerdict } from './signInProtection.js';
 import { runUseCase } from './useCase.js';
 
 export type BeginSignInResult =
@@ -47,7 +48,10 @@ export const PASSWORD_REQUIRED_FLOOR_MS = 250;
 /**
  * Starts a passwordless phone sign-in, or sends the browser to the password. Every refusal looks
  * the same from outside, in content and in time (see domain/signInAttempt.ts `refusalReason` for
- * PENDING_REQUEST, and PASSWORD_REQUIRED_FLOOR_MS); the sign-in log keeps the real reason.
+ * PENDING_REQUEST, and PASSWORD_REQUIRED_FLOOR_MS); the sign-in log keeps the real reason. A push
+ * that would go out is assessed for risk (domain/risk.ts) against the user's recent sign-ins, read
+ * in the push decision's statement: a signal set to WARN puts a warning on the challenge, one set
+ * to BLOCK holds the push back (RISK_HELD_BACK, shown to the user in their security info).
  */
 export async function beginSignIn(app: App, input: SignInContext & { userPrincipalName: string }): Promise<BeginSignInResult> {
   const startedAt = performance.now();
@@ -60,7 +64,8 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
   const now = app.clock.now();
   const passwordRequired = (reason: RefusalReason): BeginSignInResult => ({ type: 'PASSWORD_REQUIRED', reason: browserReason(reason) });
   const domain = domainOf(input.userPrincipalName);
-  const location = await locate(app, input.ipAddress);
+  const located = await locateIp(app, input.ipAddress);
+  const location = located.label;
   return runUseCase(app, async (tx, outbox) => {
     // Locking the user row serialises concurrent beginSignIns: at most one push per pending window.
     // The user, its tenant's settings and the domain check come in one read.
@@ -79,7 +84,10 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
       tenantId = owner.tenantId;
     }
     const settings = tenantSettingsSchema.parse(found?.settings ?? {});
-    const reason = found ? await pushRefusal(tx, found.user, settings, 'PHONE_SIGN_IN', now) : 'USER_NOT_FOUND';
+    const verdict = found ? await pushVerdict(tx, found.user, settings, 'PHONE_SIGN_IN', now) : null;
+    // Risk is assessed only for a push that would otherwise go out: a refusal sends no push to warn on.
+    const risk = verdict && !verdict.reason ? assessSignIn(now, located, verdict.signInHistory, settings.riskDetection) : null;
+    const reason = verdict ? (verdict.reason ?? (risk?.heldBack ? 'RISK_HELD_BACK' : null)) : 'USER_NOT_FOUND';
     if (reason) {
       await writeSignInLog(tx, {
         tenantId: tenantId!,
@@ -91,11 +99,22 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
         appName: input.appName,
         ipAddress: input.ipAddress,
         location,
+        place: located.place,
+        risk,
         at: now,
       }, outbox);
       return passwordRequired(reason);
     }
-    const started = await startAttempt(tx, { kind: 'PHONE_SIGN_IN', user: found!.user, settings, context: input, location, now });
+    const started = await startAttempt(tx, {
+      kind: 'PHONE_SIGN_IN',
+      user: found!.user,
+      settings,
+      context: input,
+      location,
+      place: located.place,
+      risk: risk ?? undefined,
+      now,
+    });
     outbox.challenge(found!.user.id, started.attemptId);
     return { type: 'PHONE_SIGN_IN_STARTED', ...started } as const;
   });

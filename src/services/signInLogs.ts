@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { signInLogs } from '../db/schema.js';
 import type { NumberStyle } from '../domain/numberMatching.js';
+import type { Place, RiskLevel, RiskSignal } from '../domain/risk.js';
 import type { SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import { type AuditEntry, auditInsert } from './audit.js';
 
@@ -19,7 +20,17 @@ export interface SignInLogEntry {
   location?: string | null;
   deviceId?: string | null;
   numberStyle?: NumberStyle | null;
+  /** Where the browser's address is: what later sign-ins' risk signals compare with. */
+  place?: Place | null;
+  /** The risk assessment of a push sign-in; absent where none was made. */
+  risk?: SignInRisk | null;
   at: Date;
+}
+
+/** A sign-in's risk: its level and the signals that raised it, with their evidence. */
+export interface SignInRisk {
+  level: RiskLevel;
+  signals: RiskSignal[];
 }
 
 /**
@@ -53,6 +64,13 @@ export function signInLogInsert(tx: Executor, entry: SignInLogEntry) {
     location: entry.location ?? null,
     deviceId: entry.deviceId ?? null,
     numberStyle: entry.numberStyle ?? null,
+    countryCode: entry.place?.countryCode ?? null,
+    city: entry.place?.city ?? null,
+    latitude: entry.place?.latitude ?? null,
+    longitude: entry.place?.longitude ?? null,
+    accuracyKm: entry.place?.accuracyKm ?? null,
+    riskLevel: entry.risk?.level ?? null,
+    riskSignals: entry.risk?.signals ?? null,
     createdAt: entry.at,
     updatedAt: entry.at,
   });
@@ -65,7 +83,7 @@ export function signInLogInsert(tx: Executor, entry: SignInLogEntry) {
 export async function updateSignInLog(
   tx: Executor,
   attemptId: string,
-  change: { status: SignInLogStatus; reasonCode?: string | null; deviceId?: string | null; at: Date },
+  change: { status: SignInLogStatus; reasonCode?: string | null; deviceId?: string | null; risk?: SignInRisk; at: Date },
   ended: SignInsEnded,
   andAudit?: AuditEntry,
 ): Promise<void> {
@@ -75,6 +93,7 @@ export async function updateSignInLog(
       status: change.status,
       ...(change.reasonCode !== undefined ? { reasonCode: change.reasonCode } : {}),
       ...(change.deviceId ? { deviceId: change.deviceId } : {}),
+      ...(change.risk ? { riskLevel: change.risk.level, riskSignals: change.risk.signals } : {}),
       updatedAt: change.at,
     })
     .where(eq(signInLogs.attemptId, attemptId))

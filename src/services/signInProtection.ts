@@ -3,6 +3,7 @@ import type { Executor } from '../db/client.js';
 import { signInAttempts, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { allowsPhoneSignIn, allowsPushMfa } from '../domain/policy.js';
+import type { PastSignIn } from '../domain/risk.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, type FailureReason, type RefusalReason, refusalReason } from '../domain/signInAttempt.js';
 import { DomainError } from '../domain/errors.js';
@@ -45,8 +46,20 @@ export async function pushRefusal(
   now: Date,
   mandatory = false,
 ): Promise<RefusalReason | null> {
+  return (await pushVerdict(tx, user, settings, kind, now, mandatory)).reason;
+}
+
+/** pushRefusal's answer, with the user's recent successful sign-ins the same statement read (for the risk signals). */
+export async function pushVerdict(
+  tx: Executor,
+  user: UserRow,
+  settings: TenantSettings,
+  kind: AttemptKind,
+  now: Date,
+  mandatory = false,
+): Promise<{ reason: RefusalReason | null; signInHistory: PastSignIn[] }> {
   const state = await loadPushState(tx, user, settings, now);
-  return refusalReason({
+  const reason = refusalReason({
     now,
     kind,
     userFound: true,
@@ -60,6 +73,7 @@ export async function pushRefusal(
     rateLimited: pushRateLimited(state.pushesInWindow, settings.pushRateLimit.maxPushes),
     hasPendingAttempt: state.hasPendingAttempt,
   });
+  return { reason, signInHistory: state.signInHistory };
 }
 
 /** The user's sign-ins still open to a session: waiting on the phone, or approved and not yet redeemed. */

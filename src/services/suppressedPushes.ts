@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, inArray, isNull } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { signInLogs } from '../db/schema.js';
+import { describeSignal } from '../domain/risk.js';
 import type { AttemptKind } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import type { DeviceAuth } from './devices.js';
@@ -11,7 +12,7 @@ import { loadTenantSettings } from './policy.js';
 // browser, which is told only "use your password", must not be the only one who knows.
 
 /** Refusals that held back a push the user would otherwise have had. */
-export const SUPPRESSION_REASONS = ['RATE_LIMITED', 'PUSH_MUTED', 'LOCKED_OUT'] as const;
+export const SUPPRESSION_REASONS = ['RATE_LIMITED', 'PUSH_MUTED', 'LOCKED_OUT', 'RISK_HELD_BACK'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 /** How far back the user is told: a day covers "overnight" without growing into a history (the sign-in log is that). */
 export const SUPPRESSED_SHOWN_HOURS = 24;
@@ -25,6 +26,8 @@ export interface SuppressedRequest {
   appName: string | null;
   ipAddress: string | null;
   location: string | null;
+  /** RISK_HELD_BACK: what held it back, in sentences for the user; null otherwise. */
+  detail: string | null;
 }
 
 /**
@@ -54,6 +57,7 @@ export async function recentSuppressedRequests(db: Executor, user: { id: string;
     appName: row.appName,
     ipAddress: row.ipAddress,
     location: row.location,
+    detail: row.reasonCode === 'RISK_HELD_BACK' ? (row.riskSignals ?? []).filter((signal) => signal.action === 'BLOCK').map(describeSignal).join(' ') || null : null,
   }));
 }
 
@@ -67,5 +71,7 @@ export async function suppressedRequestsForDevice(app: App, auth: DeviceAuth): P
     appName: settings.showApplicationName ? r.appName : null,
     location: settings.showGeographicLocation ? r.location : null,
     ipAddress: settings.showGeographicLocation ? r.ipAddress : null,
+    // The sentences name places and addresses, so the location setting governs them too.
+    detail: settings.showGeographicLocation ? r.detail : null,
   }));
 }
