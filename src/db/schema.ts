@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -15,6 +16,14 @@ import {
 import type { JWK } from 'jose';
 import type { PolicyTarget } from '../domain/policy.js';
 import type { TenantSettings } from '../domain/settings.js';
+
+/** A Postgres 64-bit transaction id (xid8), read and written as its decimal text. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+/**
+ * The transaction that last wrote a log row: with the row id it is the row's place in the live
+ * feed (services/logFeed.ts), which only shows rows older than every transaction still running.
+ */
+const feedTx = () => xid8('feed_tx').notNull().default(sql`pg_current_xact_id()`);
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -47,7 +56,12 @@ export const users = pgTable(
     passwordHash: text('password_hash'),
     isAdmin: boolean('is_admin').notNull().default(false),
     disabled: boolean('disabled').notNull().default(false),
-    riskLevel: text('risk_level', { enum: ['NONE', 'HIGH'] }).notNull().default('NONE'),
+    riskLevel: text('risk_level', { enum: ['NONE', 'LOW', 'MEDIUM', 'HIGH'] }).notNull().default('NONE'),
+    /** Where the risk stands (domain/userRisk.ts): raised, or what an admin or a reset did about it. */
+    riskState: text('risk_state', { enum: ['NONE', 'AT_RISK', 'DISMISSED', 'CONFIRMED_COMPROMISED', 'REMEDIATED'] }).notNull().default('NONE'),
+    /** The stable reason the risk last changed (e.g. USER_REPORTED_FRAUD, ADMIN_CONFIRMED_COMPROMISED). */
+    riskDetail: text('risk_detail'),
+    riskUpdatedAt: at('risk_updated_at'),
     pushMutedUntil: at('push_muted_until'),
     /** Failed phone sign-ins since the last success (NIST SP 800-63B rev 4 throttling). */
     failedSignIns: integer('failed_sign_ins').notNull().default(0),
@@ -148,8 +162,9 @@ export const auditLogs = pgTable(
     before: jsonb('before'),
     after: jsonb('after'),
     createdAt: createdAt(),
+    feedTx: feedTx(),
   },
-  (t) => [index('audit_logs_tenant_idx').on(t.tenantId, t.id)],
+  (t) => [index('audit_logs_tenant_idx').on(t.tenantId, t.id), index('audit_logs_feed_idx').on(t.tenantId, t.feedTx, t.id)],
 );
 
 /** Single-use activation codes behind the QR link on the security-info page. */
@@ -269,6 +284,7 @@ export const signInLogs = pgTable(
     numberStyle: text('number_style'),
     createdAt: createdAt(),
     updatedAt: at('updated_at').notNull().defaultNow(),
+    feedTx: feedTx(),
   },
-  (t) => [index('sign_in_logs_tenant_idx').on(t.tenantId, t.id)],
+  (t) => [index('sign_in_logs_tenant_idx').on(t.tenantId, t.id), index('sign_in_logs_feed_idx').on(t.tenantId, t.feedTx, t.id)],
 );
