@@ -18,7 +18,7 @@ import type { PolicyTarget } from '../domain/policy.js';
 import type { TenantSettings } from '../domain/settings.js';
 
 /** A Postgres 64-bit transaction id (xid8), read and written as its decimal text. */
-const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8' });
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8', fromDriver: (value) => String(value) });
 /**
  * The transaction that last wrote a log row: with the row id it is the row's place in the live
  * feed (services/logFeed.ts), which only shows rows older than every transaction still running.

@@ -12,6 +12,7 @@ import './registration.js';
 import './signIn.js';
 import './challenges.js';
 import './alerts.js';
+import './logFeed.js';
 import './suppressedPushes.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -1,5 +1,5 @@
 import type { Executor } from '../db/client.js';
-import type { UserAccessChange } from '../realtime/events.js';
+import type { LogKind, UserAccessChange } from '../realtime/events.js';
 import type { AttemptStatus, SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { stopIfCallerGone } from './caller.js';
@@ -14,6 +14,7 @@ export class Outbox implements SignInsEnded {
   private readonly revokedSessions: Array<{ userId: string; sessionId: string }> = [];
   private readonly accessChanges: Array<{ userId: string; change: UserAccessChange }> = [];
   private readonly endedSignIns: Array<[SignInMethod, SignInLogStatus]> = [];
+  private readonly writtenLogs = new Set<string>();
 
   attemptChanged(attemptId: string, status: AttemptStatus) {
     this.attempts.set(attemptId, status);
@@ -39,6 +40,10 @@ export class Outbox implements SignInsEnded {
   signInEnded(method: SignInMethod, status: SignInLogStatus) {
     this.endedSignIns.push([method, status]);
   }
+  /** A log row of the tenant was written: one event per tenant and log, however many rows. */
+  logWritten(tenantId: string, log: LogKind) {
+    this.writtenLogs.add(`${log} ${tenantId}`);
+  }
   publish(app: App) {
     for (const [attemptId, status] of this.attempts) app.events.publish('signInAttemptChanged', { attemptId, status });
     for (const challenge of this.challenges) app.events.publish('userChallenge', challenge);
@@ -47,7 +52,28 @@ export class Outbox implements SignInsEnded {
     for (const revoked of this.revokedSessions) app.events.publish('sessionRevoked', revoked);
     for (const changed of this.accessChanges) app.events.publish('userAccessChanged', changed);
     for (const [method, status] of this.endedSignIns) app.metrics.signInEnded(method, status);
+    for (const written of this.writtenLogs) {
+      const [log, tenantId] = written.split(' ') as [LogKind, string];
+      app.events.publish('logWritten', { tenantId, log });
+    }
   }
+}
+
+/**
+ * Who hears of a log write made through an executor: a use case's transaction tells its outbox
+ * (published after commit), the database itself (an autocommitted write) publishes at once. The
+ * log writers (audit.ts, signInLogs.ts) call logWritten, so no call site has to remember it.
+ */
+const logListeners = new WeakMap<object, (tenantId: string, log: LogKind) => void>();
+
+/** Autocommitted log writes on this app's database are published as they happen. */
+export function announceLogWrites(app: App) {
+  logListeners.set(app.db, (tenantId, log) => app.events.publish('logWritten', { tenantId, log }));
+}
+
+/** A log row was written through `executor` (after the write, for an autocommitted one). */
+export function logWritten(executor: Executor, tenantId: string | null, log: LogKind) {
+  if (tenantId) logListeners.get(executor)?.(tenantId, log);
 }
 
 /**
@@ -60,6 +86,7 @@ export async function runUseCase<T>(app: App, work: (tx: Executor, outbox: Outbo
   stopIfCallerGone();
   const outbox = new Outbox();
   const result = await app.db.transaction(async (tx) => {
+    logListeners.set(tx, (tenantId, log) => outbox.logWritten(tenantId, log));
     const value = await work(tx, outbox);
     // The caller left while this waited or ran (a slow or returning database): roll back.
     stopIfCallerGone();
