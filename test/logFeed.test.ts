@@ -128,3 +128,35 @@ describe('the live audit log', () => {
     await resumed.close();
   });
 });
+
+// Ids and transaction numbers are handed out before commit, so rows can commit out of order; the
+// feed must hold a later row back until every earlier transaction is settled, or a console that
+// resumes after the later one would never see the earlier. Two connections at once: Postgres only.
+describe.runIf(process.env.DATABASE_URL)('the live feed while an older transaction is still open', () => {
+  it('holds back rows until every older transaction is settled, then sends them in order', async () => {
+    const tenant = await createTenant(t);
+    const alice = await addUser(t, tenant);
+    const feed = follow(t.ws(tenant.adminToken), SIGN_IN_FEED, { filter: { userId: alice.userId }, after: await newestCursor(t, tenant, 'signInLogs') });
+    const row = { tenantId: tenant.tenantId, userId: alice.userId, userPrincipalName: alice.userPrincipalName, method: 'PASSWORD', status: 'FAILURE' };
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let written!: () => void;
+    const older = new Promise<void>((resolve) => (written = resolve));
+    // Set-up: a slow writer's transaction, straight on the database, opened first and committed last.
+    const slow = t.server.app.db.transaction(async (tx) => {
+      await tx.insert(signInLogs).values({ ...row, reasonCode: 'OLDER' });
+      written();
+      await released;
+    });
+    await older;
+    await passwordSignIn(t, alice.userPrincipalName, alice.password);
+    const first = next(feed);
+    expect(await Promise.race([first, new Promise((resolve) => setTimeout(() => resolve('nothing yet'), 500))])).toBe('nothing yet');
+    release();
+    await slow;
+    // The slow writer published nothing: the read that held the later row back comes again and finds it.
+    expect((await first).reasonCode).toBe('OLDER');
+    expect(await next(feed)).toMatchObject({ status: 'SUCCESS' });
+    await feed.close();
+  });
+});
