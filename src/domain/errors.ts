@@ -34,6 +34,7 @@ export const ERROR_CODE_DESCRIPTIONS = {
   USER_VERIFICATION_REQUIRED: 'An approval must follow local user verification (PIN or biometric): uv was "none".',
   SIGN_IN_NOT_APPROVED: 'completeSignIn before the phone approved, or after the attempt ended or was redeemed.',
   MFA_UNAVAILABLE: "The password was right but the push the user's policy requires cannot be sent now.",
+  USER_NOT_AT_RISK: 'The user is not at risk (riskLevel NONE), so there is no risk to dismiss; riskyUsers lists those who are.',
   RATE_LIMITED: 'Too many calls from this network or for this account in the last minute; nothing was done. Try again after retryAfterSeconds.',
 } as const satisfies Record<string, string>;
 

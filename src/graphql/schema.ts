@@ -13,6 +13,7 @@ import './signIn.js';
 import './challenges.js';
 import './alerts.js';
 import './logFeed.js';
+import './userRisk.js';
 import './suppressedPushes.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

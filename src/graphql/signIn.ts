@@ -37,6 +37,7 @@ const FAILURE_DESCRIPTIONS: Record<(typeof FAILURE_REASONS)[number], string> = {
   SUPERSEDED_BY_FRAUD_REPORT: 'Cancelled because the user reported another sign-in as fraud.',
   NOT_REDEEMED: 'Approved, but completeSignIn was not called in time.',
   LOCKED_OUT: 'Phone sign-in for this user locked after repeated failures, which ends their open sign-ins: try again later, or use the password.',
+  ENDED_BY_ADMIN: 'An administrator ended this sign-in. Ask your administrator before you try again.',
 };
 
 export const SignInFailureReasonEnum = builder.enumType('SignInFailureReason', {
