@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { devices, phoneSignInCredentials, sessions, signInLogs, users } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
@@ -38,12 +38,14 @@ export async function listRiskyUsers(app: App, tenantId: string, page: { limit: 
     .offset(page.offset);
   if (risky.length === 0) return [];
   const ranked = app.db
-    .select({ log: signInLogs, rank: sql<number>`row_number() over (partition by ${signInLogs.userId} order by ${signInLogs.id} desc)`.as('rank') })
+    .select({ ...getTableColumns(signInLogs), rank: sql<number>`row_number() over (partition by ${signInLogs.userId} order by ${signInLogs.id} desc)`.as('rank') })
     .from(signInLogs)
     .where(and(eq(signInLogs.tenantId, tenantId), inArray(signInLogs.userId, risky.map((u) => u.id)), inArray(signInLogs.reasonCode, RISK_RAISING_REASONS)))
     .as('ranked');
-  const logs = await app.db.select().from(ranked).where(sql`${ranked.rank} <= ${RISKY_SIGN_INS_PER_USER}`).orderBy(desc(ranked.log.id));
-  return risky.map((user) => ({ user, signIns: logs.filter(({ log }) => log.userId === user.id).map(({ log }) => log) }));
+  const logs: SignInLogRow[] = (await app.db.select().from(ranked).where(sql`${ranked.rank} <= ${RISKY_SIGN_INS_PER_USER}`).orderBy(desc(ranked.id))).map(
+    ({ rank: _rank, ...log }) => log,
+  );
+  return risky.map((user) => ({ user, signIns: logs.filter((log) => log.userId === user.id) }));
 }
 
 /** The risk columns an event sets, and what the audit record shows of them. */
