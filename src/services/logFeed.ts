@@ -21,7 +21,7 @@ const FEED_PAGE = 200;
 /** Rows a subscription may replay from its cursor; further behind, the console pages the query instead. */
 export const FEED_REPLAY_MAX = 1000;
 /** How soon a feed reads again when rows were held back by an older transaction still running. */
-const HELD_RETRY_MS = 50;
+const HELD_RETRY_MS = 100;
 
 interface Position {
   tx: bigint;
