@@ -20,6 +20,7 @@ import { ImportedKeyCache } from './services/keyCache.js';
 import { RateLimits } from './services/rateLimits.js';
 import { RefusalAudit } from './services/refusalAudit.js';
 import { startLiveHub } from './services/liveHub.js';
+import { announceLogWrites } from './services/useCase.js';
 import { housekeepingLeadership, housekeepingPeriod, runMaintenance } from './services/maintenance.js';
 import { systemClock } from './services/system.js';
 import { TokenService } from './services/tokens.js';
@@ -107,6 +108,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       sleep: options.sleep ?? ((ms) => delay(ms)),
     };
     app.live = startLiveHub(app, bus, logger);
+    announceLogWrites(app);
     const db = database;
 
     const yoga = createGraphQLYoga(app);

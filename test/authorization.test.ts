@@ -38,6 +38,7 @@ const operations: Operation[] = [
   { name: 'phoneSignInPolicy', query: '{ phoneSignInPolicy { isSaved } }', variables: () => ({}), foreign: 'OWN_TENANT' },
   { name: 'auditLogs', query: '{ auditLogs { edges { node { id } } } }', variables: () => ({}), foreign: 'OWN_TENANT' },
   { name: 'signInLogs', query: '{ signInLogs { edges { node { id } } } }', variables: () => ({}), foreign: 'OWN_TENANT' },
+  { name: 'riskyUsers', query: '{ riskyUsers { edges { node { user { id } } } } }', variables: () => ({}), foreign: 'OWN_TENANT' },
   {
     name: 'createUser',
     query: `mutation($i: CreateUserInput!) { createUser(input: $i) { __typename ${ERR} } }`,
@@ -101,6 +102,19 @@ const operations: Operation[] = [
   {
     name: 'resetUserSignInProtection',
     query: `mutation($id: ID!) { resetUserSignInProtection(userId: $id) { __typename ${ERR} } }`,
+    variables: (f) => ({ id: f.victimId }),
+    foreign: 'NOT_FOUND',
+  },
+  // Confirmed first: it puts the victim at risk, which dismissUserRisk then has to dismiss.
+  {
+    name: 'confirmUserCompromised',
+    query: `mutation($id: ID!) { confirmUserCompromised(userId: $id) { __typename ${ERR} } }`,
+    variables: (f) => ({ id: f.victimId }),
+    foreign: 'NOT_FOUND',
+  },
+  {
+    name: 'dismissUserRisk',
+    query: `mutation($id: ID!) { dismissUserRisk(userId: $id) { __typename ${ERR} } }`,
     variables: (f) => ({ id: f.victimId }),
     foreign: 'NOT_FOUND',
   },

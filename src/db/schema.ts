@@ -3,6 +3,7 @@ import {
   bigserial,
   boolean,
   doublePrecision,
+  customType,
   index,
   integer,
   jsonb,
@@ -17,6 +18,14 @@ import type { JWK } from 'jose';
 import type { PolicyTarget } from '../domain/policy.js';
 import type { RiskLevel, RiskSignal } from '../domain/risk.js';
 import type { TenantSettings } from '../domain/settings.js';
+
+/** A Postgres 64-bit transaction id (xid8), read and written as its decimal text. */
+const xid8 = customType<{ data: string; driverData: string }>({ dataType: () => 'xid8', fromDriver: (value) => String(value) });
+/**
+ * The transaction that last wrote a log row: with the row id it is the row's place in the live
+ * feed (services/logFeed.ts), which only shows rows older than every transaction still running.
+ */
+const feedTx = () => xid8('feed_tx').notNull().default(sql`pg_current_xact_id()`);
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const at = (name: string) => timestamp(name, { withTimezone: true });
@@ -49,7 +58,12 @@ export const users = pgTable(
     passwordHash: text('password_hash'),
     isAdmin: boolean('is_admin').notNull().default(false),
     disabled: boolean('disabled').notNull().default(false),
-    riskLevel: text('risk_level', { enum: ['NONE', 'HIGH'] }).notNull().default('NONE'),
+    riskLevel: text('risk_level', { enum: ['NONE', 'LOW', 'MEDIUM', 'HIGH'] }).notNull().default('NONE'),
+    /** Where the risk stands (domain/userRisk.ts): raised, or what an admin or a reset did about it. */
+    riskState: text('risk_state', { enum: ['NONE', 'AT_RISK', 'DISMISSED', 'CONFIRMED_COMPROMISED', 'REMEDIATED'] }).notNull().default('NONE'),
+    /** The stable reason the risk last changed (e.g. USER_REPORTED_FRAUD, ADMIN_CONFIRMED_COMPROMISED). */
+    riskDetail: text('risk_detail'),
+    riskUpdatedAt: at('risk_updated_at'),
     pushMutedUntil: at('push_muted_until'),
     /** Failed phone sign-ins since the last success (NIST SP 800-63B rev 4 throttling). */
     failedSignIns: integer('failed_sign_ins').notNull().default(0),
@@ -150,8 +164,9 @@ export const auditLogs = pgTable(
     before: jsonb('before'),
     after: jsonb('after'),
     createdAt: createdAt(),
+    feedTx: feedTx(),
   },
-  (t) => [index('audit_logs_tenant_idx').on(t.tenantId, t.id)],
+  (t) => [index('audit_logs_tenant_idx').on(t.tenantId, t.id), index('audit_logs_feed_idx').on(t.tenantId, t.feedTx, t.id)],
 );
 
 /** Single-use activation codes behind the QR link on the security-info page. */
@@ -282,11 +297,13 @@ export const signInLogs = pgTable(
     riskSignals: jsonb('risk_signals').$type<RiskSignal[]>(),
     createdAt: createdAt(),
     updatedAt: at('updated_at').notNull().defaultNow(),
+    feedTx: feedTx(),
   },
   (t) => [
     index('sign_in_logs_tenant_idx').on(t.tenantId, t.id),
     // The push decision reads the user's recent successful sign-ins (pushDecision.ts signInHistory).
     index('sign_in_logs_user_success_idx').on(t.userId, t.createdAt).where(sql`${t.status} = 'SUCCESS'`),
+    index('sign_in_logs_feed_idx').on(t.tenantId, t.feedTx, t.id),
   ],
 );
 

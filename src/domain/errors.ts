@@ -38,6 +38,7 @@ export const ERROR_CODE_DESCRIPTIONS = {
   MFA_UNAVAILABLE: "The password was right but the push the user's policy requires cannot be sent now.",
   SETUP_CODE_INVALID: 'The first-run setup code is wrong, used up or burned after too many wrong tries; the message says which. A restart of the service prints a new one while no tenant exists.',
   ALREADY_SET_UP: 'The service already has a tenant, so first-run setup is closed; sign in, or use the operator API (OPERATOR_TOKEN).',
+  USER_NOT_AT_RISK: 'The user is not at risk (riskLevel NONE), so there is no risk to dismiss; riskyUsers lists those who are.',
   RATE_LIMITED: 'Too many calls from this network or for this account in the last minute; nothing was done. Try again after retryAfterSeconds.',
 } as const satisfies Record<string, string>;
 

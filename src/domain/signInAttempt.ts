@@ -40,6 +40,8 @@ export const FAILURE_REASONS = [
   'LOCKED_OUT',
   /** An approval refused because the answering phone was far from the browser (riskDetection.browserPhoneApart BLOCK). */
   'BROWSER_PHONE_APART',
+  /** Ended, pending or approved and unredeemed, because an admin confirmed the account compromised. */
+  'ENDED_BY_ADMIN',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -226,6 +228,7 @@ export const SIGN_IN_LOG_REASON_DESCRIPTIONS: Record<SignInLogReason, string> = 
   CANCELLED_BY_USER: 'the browser cancelled the sign-in',
   SUPERSEDED_BY_FRAUD_REPORT: 'cancelled because the user reported another sign-in as fraud',
   NOT_REDEEMED: 'approved on the phone, but the browser did not call completeSignIn in time',
+  ENDED_BY_ADMIN: 'pending or approved and unredeemed when an admin confirmed the account compromised (confirmUserCompromised), which ends every open sign-in',
   USER_NOT_FOUND: 'no user of the tenant has this name',
   USER_DISABLED: 'the user is disabled',
   NOT_ENABLED_BY_POLICY: "the user's effective phone sign-in policy does not allow this method",

@@ -15,6 +15,8 @@ export const MUTATION_ERRORS = {
   updateUser: ['INVALID_INPUT', 'NOT_FOUND', 'LAST_ADMIN'],
   deleteUser: ['INVALID_INPUT', 'NOT_FOUND', 'LAST_ADMIN'],
   resetUserSignInProtection: ['INVALID_INPUT', 'NOT_FOUND'],
+  dismissUserRisk: ['INVALID_INPUT', 'NOT_FOUND', 'USER_NOT_AT_RISK'],
+  confirmUserCompromised: ['INVALID_INPUT', 'NOT_FOUND'],
   createGroup: ['INVALID_INPUT', 'ALREADY_EXISTS'],
   deleteGroup: ['INVALID_INPUT', 'NOT_FOUND', 'IN_USE'],
   addGroupMembers: ['INVALID_INPUT', 'NOT_FOUND'],

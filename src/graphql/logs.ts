@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { auditLogs, signInLogs } from '../db/schema.js';
 import { SIGN_IN_LOG_REASON_DESCRIPTIONS, SIGN_IN_LOG_STATUS_DESCRIPTIONS, SIGN_IN_METHOD_DESCRIPTIONS } from '../domain/signInAttempt.js';
 import { type IdPage, listAuditLogs, listSignInLogs, logDevices, logUsers } from '../services/logs.js';
+import { feedCursorOf } from '../services/logFeed.js';
 import { builder } from './builder.js';
 import { PAGE_SIZE, uuidSchema } from './common.js';
 import { badUserInput, parseQueryArgument, withPagingErrors } from './errors.js';
@@ -29,10 +30,14 @@ const ResultEnum = builder.enumType('AuditResult', {
   values: { SUCCESS: { description: 'It did.' }, FAILURE: { description: 'It was refused; see reasonCode.' } } as const,
 });
 
-const AuditLogRef = builder.objectRef<AuditLogRow>('AuditLog').implement({
+const FEED_CURSOR_DESCRIPTION = (subscription: string) =>
+  `This version of the record's place in the live ${subscription} subscription: pass it as "after" to resume there. A record that changes later moves on and gets a new one.`;
+
+export const AuditLogRef = builder.objectRef<AuditLogRow>('AuditLog').implement({
   description: 'One change or security event in a tenant: who, when, what, before and after. Never holds secrets.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Increasing record number; also the cursor.' }),
+    feedCursor: t.string({ description: FEED_CURSOR_DESCRIPTION('auditLogs'), resolve: feedCursorOf }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),
     actorType: t.field({ type: ActorTypeEnum, description: 'Who did it.', resolve: (r) => r.actorType }),
     actorId: t.exposeString('actorId', { nullable: true, description: 'Id of the user or device who did it, if any.' }),
@@ -67,10 +72,11 @@ const describeValues = (descriptions: Record<string, string>) =>
     .join('; ');
 const namesOf = (descriptions: Record<string, string>) => Object.keys(descriptions).join(', ');
 
-const SignInLogRef = builder.objectRef<SignInLogRow>('SignInLog').implement({
+export const SignInLogRef = builder.objectRef<SignInLogRow>('SignInLog').implement({
   description: 'One sign-in, phone or otherwise, with its real outcome (which the browser is not always told).',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Increasing record number; also the cursor.' }),
+    feedCursor: t.string({ description: FEED_CURSOR_DESCRIPTION('signInLogs'), resolve: feedCursorOf }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the sign-in started.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When its status last changed.' }),
     userId: t.exposeID('userId', { nullable: true, description: 'The user, if known.' }),
@@ -144,7 +150,7 @@ const signInLogFilterSchema = z
   .looseObject({ userId: uuidSchema.nullish(), status: shortText, reasonCode: shortText, method: shortText })
   .nullish();
 
-const AuditLogFilter = builder.inputType('AuditLogFilter', {
+export const AuditLogFilter = builder.inputType('AuditLogFilter', {
   description: 'Narrows the audit log; every field given must match.',
   fields: (t) => ({
     action: t.string({ required: false, description: 'Exact action, e.g. "user.create".' }),
@@ -157,7 +163,7 @@ const AuditLogFilter = builder.inputType('AuditLogFilter', {
   }),
 });
 
-const SignInLogFilter = builder.inputType('SignInLogFilter', {
+export const SignInLogFilter = builder.inputType('SignInLogFilter', {
   description: 'Narrows the sign-in log; every field given must match.',
   fields: (t) => ({
     userId: t.id({ required: false, description: 'The user id.' }),
@@ -169,14 +175,20 @@ const SignInLogFilter = builder.inputType('SignInLogFilter', {
   }),
 });
 
+/** The query's filter, checked as the query checks it (BAD_USER_INPUT), for the query and the live feed. */
+export const parseAuditLogFilter = (filter: unknown) => ({ ...parseQueryArgument(auditLogFilterSchema, filter, 'filter') });
+export const parseSignInLogFilter = (filter: { userId?: string | number | null } | null | undefined) => ({
+  ...parseQueryArgument(signInLogFilterSchema, filter && { ...filter, userId: filter.userId == null ? null : String(filter.userId) }, 'filter'),
+});
+
 builder.queryFields((t) => ({
   auditLogs: t.withAuth({ admin: true }).connection({
     type: AuditLogRef,
     description: "Admin: your tenant's audit log, newest first (at most 100 a page).",
     args: { filter: t.arg({ type: AuditLogFilter, required: false, description: 'Only matching records.' }) },
     resolve: (_root, args, { app, auth }) => {
-      const filter = parseQueryArgument(auditLogFilterSchema, args.filter, 'filter');
-      return idPage(args, (page) => listAuditLogs(app, auth.tenantId, { ...filter }, page));
+      const filter = parseAuditLogFilter(args.filter);
+      return idPage(args, (page) => listAuditLogs(app, auth.tenantId, filter, page));
     },
   }),
   signInLogs: t.withAuth({ admin: true }).connection({
@@ -184,8 +196,8 @@ builder.queryFields((t) => ({
     description: "Admin: your tenant's sign-in log, newest first (at most 100 a page).",
     args: { filter: t.arg({ type: SignInLogFilter, required: false, description: 'Only matching records.' }) },
     resolve: (_root, args, { app, auth }) => {
-      const filter = parseQueryArgument(signInLogFilterSchema, args.filter && { ...args.filter, userId: args.filter.userId == null ? null : String(args.filter.userId) }, 'filter');
-      return idPage(args, (page) => listSignInLogs(app, auth.tenantId, { ...filter }, page));
+      const filter = parseSignInLogFilter(args.filter);
+      return idPage(args, (page) => listSignInLogs(app, auth.tenantId, filter, page));
     },
   }),
 }));

@@ -14,6 +14,8 @@ import './registration.js';
 import './signIn.js';
 import './challenges.js';
 import './alerts.js';
+import './logFeed.js';
+import './userRisk.js';
 import './suppressedPushes.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -38,6 +38,7 @@ const FAILURE_DESCRIPTIONS: Record<(typeof FAILURE_REASONS)[number], string> = {
   NOT_REDEEMED: 'Approved, but completeSignIn was not called in time.',
   LOCKED_OUT: 'Phone sign-in for this user locked after repeated failures, which ends their open sign-ins: try again later, or use the password.',
   BROWSER_PHONE_APART: 'The phone that approved was far from this browser, so the approval was refused: sign in on a device near your phone, or use the password.',
+  ENDED_BY_ADMIN: 'An administrator ended this sign-in. Ask your administrator before you try again.',
 };
 
 export const SignInFailureReasonEnum = builder.enumType('SignInFailureReason', {

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { users } from '../db/schema.js';
 import { displayNameSchema, passwordSchema, userPrincipalNameSchema } from '../domain/names.js';
+import type { RiskLevel } from '../domain/userRisk.js';
 import { resetSignInProtection } from '../services/signInProtection.js';
 import { createUser, deleteUser, getUser, getViewer, listUsers, updateUser } from '../services/users.js';
 import { builder } from './builder.js';
@@ -29,21 +30,23 @@ const inForce = (until: Date | null, now: Date) => (until && until > now ? until
 const REMEDY = 'Wait until then, or an admin of the tenant can clear it at once with resetUserSignInProtection.';
 
 const RiskLevelEnum = builder.enumType('UserRiskLevel', {
-  description: "How much the service distrusts sign-ins to a user's account.",
+  description: "How much the service distrusts sign-ins to a user's account (see riskState for why).",
   values: {
-    NONE: { description: 'Nothing suspicious is known.' },
+    NONE: { description: 'Nothing suspicious is known, or an admin dismissed or remediated it.' },
+    LOW: { description: 'Something slightly unusual was seen; nothing is held back.' },
+    MEDIUM: { description: 'Something unusual was seen that an admin may want to look at (riskyUsers).' },
     HIGH: {
       description:
-        'The user reported a sign-in request on the phone as not theirs ("this wasn\'t me"), so someone else may know their name or password. It stays HIGH until an admin clears it with resetUserSignInProtection, after checking with the user (and changing their password if needed).',
+        'The user reported a sign-in request on the phone as not theirs ("this wasn\'t me"), or an admin confirmed the account compromised: someone else may know their name or password. It stays HIGH until an admin dismisses it (dismissUserRisk) or clears it with resetUserSignInProtection, after checking with the user (and changing their password if needed).',
     },
-  } as const,
+  } satisfies Record<RiskLevel, { description: string }>,
 });
 
 builder.objectFields(UserRef, (t) => ({
   riskLevel: t.field({
     type: RiskLevelEnum,
     nullable: true,
-    description: `Whether the user reported a sign-in as fraud (HIGH). Readable by the user and by admins of their tenant.${REFUSED_ELSEWHERE} Stays until an admin clears it with resetUserSignInProtection.`,
+    description: `How much the service distrusts sign-ins to this account: HIGH after a fraud report or a confirmed compromise (riskyUsers lists why). Readable by the user and by admins of their tenant.${REFUSED_ELSEWHERE} Stays until an admin clears it with resetUserSignInProtection.`,
     authScopes: selfOrTenantAdmin,
     resolve: (user) => user.riskLevel,
   }),

@@ -23,9 +23,14 @@ export type Topics = {
   securityAlert: [payload: { tenantId: string; alertId: string }];
   /** A session ended (signed out): every node closes the sockets signed in with it. */
   sessionRevoked: [payload: { userId: string; sessionId: string }];
+  /** Sign-in or audit log rows of a tenant were written (committed): nodes with admins following that log read past their cursor. */
+  logWritten: [payload: { tenantId: string; log: LogKind }];
   /** A user was disabled or deleted, or lost the admin role: every node closes their sockets (on demotion, those signed in as admin). */
   userAccessChanged: [payload: { userId: string; change: UserAccessChange }];
 };
+
+/** Which of a tenant's logs a write went to. */
+export type LogKind = 'SIGN_IN' | 'AUDIT';
 
 export type UserAccessChange = 'DISABLED' | 'DELETED' | 'DEMOTED';
 

@@ -2,6 +2,7 @@ import type { Executor } from '../db/client.js';
 import { auditLogs } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import type { App } from './app.js';
+import { logWritten } from './useCase.js';
 
 export type Actor =
   | { type: 'OPERATOR' }
@@ -24,11 +25,13 @@ export interface AuditEntry {
 
 /** Writes one audit record, in the caller's transaction so it stands or falls with the change. */
 export async function audit(tx: Executor, entry: AuditEntry): Promise<void> {
-  await auditInsert(tx, entry);
+  await tx.insert(auditLogs).values(auditRow(entry));
+  logWritten(tx, entry.tenantId, 'AUDIT');
 }
 
-/** The insert of one audit record, unsent: await it, or send it in one statement with another write (updateSignInLog). */
+/** The insert of one audit record, unsent, for a use case's transaction: send it in one statement with another write (updateSignInLog). */
 export function auditInsert(tx: Executor, entry: AuditEntry) {
+  logWritten(tx, entry.tenantId, 'AUDIT');
   return tx.insert(auditLogs).values(auditRow(entry));
 }
 

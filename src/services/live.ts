@@ -14,7 +14,8 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
   private last = false;
 
   constructor(
-    private readonly key: (item: T) => string,
+    /** Absent for streams whose reader never hands an item twice (the log feeds keep a position instead). */
+    private readonly key: ((item: T) => string) | undefined,
     private readonly isLast: ((item: T) => boolean) | undefined,
     /** Called once when the stream ends, however it ends: the hub forgets it. */
     private readonly onEnd: () => void,
@@ -24,9 +25,11 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
   push(items: T[]) {
     for (const item of items) {
       if (this.ended || this.last) break;
-      const key = this.key(item);
-      if (this.sent.has(key)) continue;
-      this.sent.add(key);
+      const key = this.key?.(item);
+      if (key !== undefined) {
+        if (this.sent.has(key)) continue;
+        this.sent.add(key);
+      }
       if (this.isLast?.(item)) this.last = true;
       if (this.waiting) {
         const { resolve } = this.waiting;
@@ -110,7 +113,7 @@ export class LiveTopic<S, T> {
        * for streams with nothing to replay, whose items come with their events (deliver).
        */
       read?: (keys: string[], subscribersOf: (key: string) => S[]) => Promise<Map<string, Map<S, T[]>>>;
-      key: (item: T) => string;
+      key?: (item: T) => string;
       isLast?: (item: T) => boolean;
     },
   ) {}

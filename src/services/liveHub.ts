@@ -6,6 +6,7 @@ import type { AttemptView } from './attempts.js';
 import { type ChallengeView, pendingForDevices } from './pendingChallenges.js';
 import type { DeviceAuth } from './devices.js';
 import { LiveTopic } from './live.js';
+import { type AuditLogRow, type LogFollower, type SignInLogRow, readFeed } from './logFeed.js';
 import { type SecurityAlertView, raisedAlert } from './securityAlerts.js';
 import { watchedAttempts } from './signIn.js';
 
@@ -22,8 +23,12 @@ export interface LiveHub {
   challenges: LiveTopic<DeviceAuth, ChallengeView>;
   /** Browsers, by attempt id. */
   attempts: LiveTopic<Watcher, AttemptView>;
-  /** Admins, by tenant id. */
+  /** Admins following alerts, by tenant id. */
   alerts: LiveTopic<Watcher, SecurityAlertView>;
+  /** Admins following the sign-in log, by tenant id. */
+  signInLogs: LiveTopic<LogFollower<SignInLogRow>, SignInLogRow>;
+  /** Admins following the audit log, by tenant id. */
+  auditLogs: LiveTopic<LogFollower<AuditLogRow>, AuditLogRow>;
   close(): Promise<void>;
 }
 
@@ -34,6 +39,10 @@ export interface LiveHub {
  * after being away (events lost meanwhile) every local key is read again, in batches.
  */
 export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
+  const readAgain = (topic: 'signInLogs' | 'auditLogs') => (tenantId: string, delayMs: number) => {
+    if (delayMs === 0) hub[topic].changed(tenantId);
+    else setTimeout(() => hub[topic].changed(tenantId), delayMs).unref();
+  };
   const hub = {
     challenges: new LiveTopic<DeviceAuth, ChallengeView>({
       name: 'challenges',
@@ -50,6 +59,17 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
       isLast: (view) => isFinal(view.status),
     }),
     alerts: new LiveTopic<Watcher, SecurityAlertView>({ name: 'alerts', logger, key: (alert) => alert.id }),
+    // No key: each follower keeps its place in the feed, so no row is handed to it twice.
+    signInLogs: new LiveTopic<LogFollower<SignInLogRow>, SignInLogRow>({
+      name: 'signInLogs',
+      logger,
+      read: (tenantIds, followersOf) => readFeed(app, 'SIGN_IN', tenantIds, followersOf, readAgain('signInLogs')),
+    }),
+    auditLogs: new LiveTopic<LogFollower<AuditLogRow>, AuditLogRow>({
+      name: 'auditLogs',
+      logger,
+      read: (tenantIds, followersOf) => readFeed(app, 'AUDIT', tenantIds, followersOf, readAgain('auditLogs')),
+    }),
   };
   const follow = <E>(events: AsyncIterable<E>, handle: (event: E) => void) => {
     const iterator = events[Symbol.asyncIterator]();
@@ -68,10 +88,11 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
     follow(app.events.subscribe('securityAlert'), ({ tenantId, alertId }) => {
       if (hub.alerts.has(tenantId)) raisedAlert(app, tenantId, alertId, hub.alerts.subscribersOf(tenantId)).then((found) => hub.alerts.deliver(found), alertFailed);
     }),
+    follow(app.events.subscribe('logWritten'), ({ tenantId, log }) => (log === 'SIGN_IN' ? hub.signInLogs : hub.auditLogs).changed(tenantId)),
   ];
   const catchUp = () => {
     logger.info('live event transport is back: reading every local subscription once');
-    void Promise.all([hub.challenges.catchUp(), hub.attempts.catchUp()]);
+    void Promise.all([hub.challenges.catchUp(), hub.attempts.catchUp(), hub.signInLogs.catchUp(), hub.auditLogs.catchUp()]);
   };
   const stopResumes = bus.onResume(catchUp);
   // A safety net beside onResume, one timer per node: after a long outage ioredis may come back

@@ -3,6 +3,7 @@ import type { Database } from '../db/client.js';
 import { auditLogs } from '../db/schema.js';
 import type { Clock } from '../domain/clock.js';
 import { type AuditEntry, auditRow } from './audit.js';
+import { logWritten } from './useCase.js';
 
 /** How long one audit row gathers the refusals of one source. */
 export const REFUSAL_AUDIT_WINDOW_S = 60;
@@ -47,7 +48,10 @@ export class RefusalAudit {
         .insert(auditLogs)
         .values(auditRow({ ...entry, result: 'FAILURE', after: counted(1) }))
         .returning({ id: auditLogs.id })
-        .then(([row]) => row?.id);
+        .then(([row]) => {
+          logWritten(this.db, entry.tenantId, 'AUDIT');
+          return row?.id;
+        });
       this.windows.set(source, window);
     }
     // A failed write ends the window, so the next refusal starts a row of its own.

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { auditLogs } from '../db/schema.js';
 import type { App } from './app.js';
+import { logWritten } from './useCase.js';
 
 export const SECURITY_ALERT_KINDS = ['FRAUD_REPORTED', 'LOCKED_OUT'] as const;
 export type SecurityAlertKind = (typeof SECURITY_ALERT_KINDS)[number];
@@ -27,6 +28,7 @@ export async function raiseAlert(
       after: { attemptId: alert.attemptId ?? null, ...alert.details },
     })
     .returning({ id: auditLogs.id });
+  logWritten(tx, alert.tenantId, 'AUDIT');
   return String(row!.id);
 }
 

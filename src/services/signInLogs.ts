@@ -5,6 +5,7 @@ import type { NumberStyle } from '../domain/numberMatching.js';
 import type { Place, RiskLevel, RiskSignal } from '../domain/risk.js';
 import type { SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import { type AuditEntry, auditInsert } from './audit.js';
+import { logWritten } from './useCase.js';
 
 export interface SignInLogEntry {
   tenantId: string;
@@ -51,6 +52,7 @@ export async function writeSignInLog(tx: Executor, entry: SignInLogEntry, ended?
 
 /** The insert of one sign-in log row, unsent: await it, or send it in one statement with another write (startAttempt). */
 export function signInLogInsert(tx: Executor, entry: SignInLogEntry) {
+  logWritten(tx, entry.tenantId, 'SIGN_IN');
   return tx.insert(signInLogs).values({
     tenantId: entry.tenantId,
     userId: entry.userId,
@@ -95,15 +97,20 @@ export async function updateSignInLog(
       ...(change.deviceId ? { deviceId: change.deviceId } : {}),
       ...(change.risk ? { riskLevel: change.risk.level, riskSignals: change.risk.signals } : {}),
       updatedAt: change.at,
+      // The changed row moves to this transaction's place in the live feed, so followers see it again.
+      feedTx: sql`pg_current_xact_id()`,
     })
     .where(eq(signInLogs.attemptId, attemptId))
-    .returning({ method: signInLogs.method });
+    .returning({ method: signInLogs.method, tenantId: signInLogs.tenantId });
   const rows = andAudit
-    ? rowsOf<{ method: string }>(await tx.execute(sql`with log as (${update.getSQL()}), audited as (${auditInsert(tx, andAudit).getSQL()}) select method from log`))
+    ? rowsOf<{ method: string; tenant_id: string }>(
+        await tx.execute(sql`with log as (${update.getSQL()}), audited as (${auditInsert(tx, andAudit).getSQL()}) select method, tenant_id from log`),
+      ).map((row) => ({ method: row.method, tenantId: row.tenant_id }))
     : await update;
+  for (const { tenantId } of rows) logWritten(tx, tenantId, 'SIGN_IN');
   if (change.status === 'IN_PROGRESS') return;
   for (const { method } of rows) ended.signInEnded(method as SignInMethod, change.status);
 }
 
 /** The rows of `execute`: postgres.js answers with the rows, PGlite with a result holding them. */
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);
+export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);

@@ -7,6 +7,7 @@ import type { PastSignIn } from '../domain/risk.js';
 import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, type FailureReason, type RefusalReason, refusalReason } from '../domain/signInAttempt.js';
 import { DomainError } from '../domain/errors.js';
+import { nextRisk } from '../domain/userRisk.js';
 import { type FailureState, type Lock, afterFailure, afterSuccess, pushRateLimited, pushWindowStart } from '../domain/throttle.js';
 import type { App } from './app.js';
 import { type Attempt, auditOutcome, transitionAll } from './attempts.js';
@@ -77,10 +78,10 @@ export async function pushVerdict(
 }
 
 /** The user's sign-ins still open to a session: waiting on the phone, or approved and not yet redeemed. */
-const openAttemptsOf = (userId: string) => and(eq(signInAttempts.userId, userId), inArray(signInAttempts.status, ['PENDING', 'APPROVED']));
+export const openAttemptsOf = (userId: string) => and(eq(signInAttempts.userId, userId), inArray(signInAttempts.status, ['PENDING', 'APPROVED']));
 
 /** Cancels the attempts `which` names, each with its log row, audit record and browser told. */
-async function cancelAttempts(tx: Executor, which: SQL | undefined, reason: FailureReason, now: Date, outbox: Outbox): Promise<void> {
+export async function cancelAttempts(tx: Executor, which: SQL | undefined, reason: FailureReason, now: Date, outbox: Outbox): Promise<void> {
   const cancelled = await transitionAll(tx, which, 'CANCELLED', { failureReason: reason, resolvedAt: now });
   for (const attempt of cancelled) {
     await updateSignInLog(tx, attempt.id, { status: 'FAILURE', reasonCode: reason, at: now }, outbox);
@@ -122,9 +123,10 @@ export async function recordFailure(tx: Executor, userId: string, settings: Tena
  * report may well be about too — and the tenant's admins get a live alert.
  */
 export async function fraudReported(tx: Executor, reported: Attempt, settings: TenantSettings, now: Date, outbox: Outbox) {
+  const risk = nextRisk({ level: 'NONE', state: 'NONE' }, 'FRAUD_REPORTED');
   const [user] = await tx
     .update(users)
-    .set({ riskLevel: 'HIGH', pushMutedUntil: addSeconds(now, settings.fraudMuteMinutes * 60), updatedAt: now })
+    .set({ riskLevel: risk.level, riskState: risk.state, riskDetail: risk.detail, riskUpdatedAt: now, pushMutedUntil: addSeconds(now, settings.fraudMuteMinutes * 60), updatedAt: now })
     .where(eq(users.id, reported.userId))
     .returning({ userPrincipalName: users.userPrincipalName });
   await cancelAttempts(tx, and(openAttemptsOf(reported.userId), ne(signInAttempts.id, reported.id)), 'SUPERSEDED_BY_FRAUD_REPORT', now, outbox);
@@ -188,6 +190,7 @@ function liveForgeries(app: App, deviceId: string): number[] {
 /** What resetSignInProtection changes, as its audit record shows it. */
 const protectionOf = (user: UserRow) => ({
   riskLevel: user.riskLevel,
+  riskState: user.riskState,
   pushMutedUntil: user.pushMutedUntil,
   lockedUntil: user.lockedUntil,
   failedSignIns: user.failedSignIns,
@@ -213,9 +216,11 @@ export async function resetSignInProtection(app: App, caller: { tenantId: string
         .where(and(eq(users.id, userId), eq(users.tenantId, caller.tenantId)))
         .for('update');
       if (!user) throw userNotFound('userId');
+      const now = app.clock.now();
+      const risk = nextRisk({ level: user.riskLevel, state: user.riskState }, 'RESET');
       const [reset] = await tx
         .update(users)
-        .set({ riskLevel: 'NONE', pushMutedUntil: null, ...clearedLock('PHONE_SIGN_IN'), ...clearedLock('PASSWORD'), updatedAt: app.clock.now() })
+        .set({ riskLevel: risk.level, riskState: risk.state, riskDetail: risk.detail, riskUpdatedAt: now, pushMutedUntil: null, ...clearedLock('PHONE_SIGN_IN'), ...clearedLock('PASSWORD'), updatedAt: now })
         .where(eq(users.id, user.id))
         .returning();
       await audit(tx, { ...trail, before: protectionOf(user), after: protectionOf(reset!) });

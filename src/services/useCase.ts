@@ -1,6 +1,6 @@
 import type { Executor } from '../db/client.js';
-import type { UserAccessChange } from '../realtime/events.js';
-import type { SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
+import type { LogKind, UserAccessChange } from '../realtime/events.js';
+import type { AttemptStatus, SignInLogStatus, SignInMethod } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { type Attempt, type AttemptView, attemptView } from './attempts.js';
 import { stopIfCallerGone } from './caller.js';
@@ -16,6 +16,7 @@ export class Outbox implements SignInsEnded {
   private readonly revokedSessions: Array<{ userId: string; sessionId: string }> = [];
   private readonly accessChanges: Array<{ userId: string; change: UserAccessChange }> = [];
   private readonly endedSignIns: Array<[SignInMethod, SignInLogStatus]> = [];
+  private readonly writtenLogs = new Set<string>();
 
   /** The attempt as it now is (the row the transition returned): its browser is told this. */
   attemptChanged(attempt: Attempt) {
@@ -42,6 +43,10 @@ export class Outbox implements SignInsEnded {
   signInEnded(method: SignInMethod, status: SignInLogStatus) {
     this.endedSignIns.push([method, status]);
   }
+  /** A log row of the tenant was written: one event per tenant and log, however many rows. */
+  logWritten(tenantId: string, log: LogKind) {
+    this.writtenLogs.add(`${log} ${tenantId}`);
+  }
   publish(app: App) {
     for (const [attemptId, view] of this.attempts) {
       app.events.publish('signInAttemptChanged', { attemptId, status: view.status, kind: view.kind, failureReason: view.failureReason, expiresAt: view.expiresAt.toISOString() });
@@ -52,7 +57,28 @@ export class Outbox implements SignInsEnded {
     for (const revoked of this.revokedSessions) app.events.publish('sessionRevoked', revoked);
     for (const changed of this.accessChanges) app.events.publish('userAccessChanged', changed);
     for (const [method, status] of this.endedSignIns) app.metrics.signInEnded(method, status);
+    for (const written of this.writtenLogs) {
+      const [log, tenantId] = written.split(' ') as [LogKind, string];
+      app.events.publish('logWritten', { tenantId, log });
+    }
   }
+}
+
+/**
+ * Who hears of a log write made through an executor: a use case's transaction tells its outbox
+ * (published after commit), the database itself (an autocommitted write) publishes at once. The
+ * log writers (audit.ts, signInLogs.ts) call logWritten, so no call site has to remember it.
+ */
+const logListeners = new WeakMap<object, (tenantId: string, log: LogKind) => void>();
+
+/** Autocommitted log writes on this app's database are published as they happen. */
+export function announceLogWrites(app: App) {
+  logListeners.set(app.db, (tenantId, log) => app.events.publish('logWritten', { tenantId, log }));
+}
+
+/** A log row was written through `executor` (after the write, for an autocommitted one). */
+export function logWritten(executor: Executor, tenantId: string | null, log: LogKind) {
+  if (tenantId) logListeners.get(executor)?.(tenantId, log);
 }
 
 /**
@@ -70,6 +96,7 @@ export async function runUseCase<T>(app: App, work: (tx: Executor, outbox: Outbo
   let spent = false;
   const result = await app.db.transaction(async (tx) => {
     if (device) spent = await spendAssertion(tx, device);
+    logListeners.set(tx, (tenantId, log) => outbox.logWritten(tenantId, log));
     const value = await work(tx, outbox);
     // Last, after the use case's own row locks (users, then attempts), in the order other writers take them.
     if (spent) await touchDevice(tx, device!);
