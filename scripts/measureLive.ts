@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { graphqlRequest } from '../src/sdk/client.js';
+import { graphqlRequest } from '../src/sdk/index.js';
 import { createThrowawayDatabase } from '../test/support/throwawayDatabase.js';
 import { startChild } from './bench/children.js';
 import { connectPhones } from './bench/phones.js';
