@@ -128,7 +128,12 @@ async function listen() {
     },
   });
   const closed = terminal.closed.then(() => 'closed' as const);
-  const context = { terminal, now: () => new Date(), unlock: async (pin: string) => AuthenticatorApp.fromState((await new PinProtectedKeyFile(keyFile, pin).load())!, appOptions(store)) };
+  const unlock = async (pin: string) => {
+    const state = await new PinProtectedKeyFile(keyFile, pin).load();
+    if (!state) throw new KeyFileError(`${keyFile} is gone: activate again.`);
+    return AuthenticatorApp.fromState(state, appOptions(store));
+  };
+  const context = { terminal, now: () => new Date(), unlock };
   try {
     for (;;) {
       const next = queue.shift();
@@ -164,6 +169,8 @@ main().then(
     process.exit(0);
   },
   (error: unknown) => {
+    // Ctrl+C or Ctrl+D at a prompt ends the question it was asking: stop without a stack trace.
+    if (terminal.isClosed) process.exit(130);
     const known = error instanceof UsageError || error instanceof ActivationLinkError || error instanceof KeyFileError || error instanceof WrongPinError;
     const refusal = error instanceof ApiError ? `${error.message}${error.code ? ` (${error.code})` : ''}` : undefined;
     const unreachable = error instanceof TypeError && error.message === 'fetch failed' ? `Cannot reach the service: ${String((error as { cause?: unknown }).cause ?? error.message)}` : undefined;

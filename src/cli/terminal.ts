@@ -16,11 +16,15 @@ export class Terminal {
   private readonly readline: Interface;
   /** Resolves when the user ends input (Ctrl+D) or interrupts (Ctrl+C). */
   readonly closed: Promise<void>;
+  isClosed = false;
 
   constructor() {
     this.readline = createInterface({ input: process.stdin, output: this.echo, terminal: Boolean(process.stdin.isTTY) });
     this.closed = new Promise((resolve) => {
-      this.readline.once('close', () => resolve());
+      this.readline.once('close', () => {
+        this.isClosed = true;
+        resolve();
+      });
       this.readline.once('SIGINT', () => this.readline.close());
     });
   }
