@@ -235,7 +235,8 @@ describe('groups', () => {
 describe('tenant settings and federated domains', () => {
   const SETTINGS = `pushNotificationsAllowed combinedRegistrationEnabled numberMatching { style digits choices } challengeLifetimeSeconds
     showApplicationName showGeographicLocation maxAuthenticatorsPerUser minimumOsVersion { ios android } minimumAppVersion
-    failureLockoutThreshold pushRateLimit { maxPushes windowMinutes } fraudMuteMinutes`;
+    failureLockoutThreshold pushRateLimit { maxPushes windowMinutes } fraudMuteMinutes
+    riskDetection { impossibleTravel unfamiliarLocation familiarDays newIpAddress anonymousNetwork browserPhoneApart browserPhoneApartKm }`;
   const readSettings = async (token: string) => (await t.gql(`{ tenant { settings { ${SETTINGS} } } }`, {}, token)).data.tenant.settings;
   const update = (token: string, input: Record<string, unknown>) =>
     t.gql(`mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { __typename ... on TenantSettings { ${SETTINGS} } ${ERR} } }`, { input }, token);
@@ -245,13 +246,20 @@ describe('tenant settings and federated domains', () => {
     const defaults = await readSettings(adminToken);
     // The documented values themselves are pinned by the unit test of the settings schema.
     expect(defaults).toEqual(DEFAULT_TENANT_SETTINGS);
-    const changed = await update(adminToken, { challengeLifetimeSeconds: 300, numberMatching: { style: 'CHOICE' }, minimumAppVersion: '6.2', pushRateLimit: { maxPushes: 3 } });
+    const changed = await update(adminToken, {
+      challengeLifetimeSeconds: 300,
+      numberMatching: { style: 'CHOICE' },
+      minimumAppVersion: '6.2',
+      pushRateLimit: { maxPushes: 3 },
+      riskDetection: { newIpAddress: 'OFF', familiarDays: 90 },
+    });
     const expected = {
       ...defaults,
       challengeLifetimeSeconds: 300,
       numberMatching: { style: 'CHOICE', digits: 2, choices: 3 },
       minimumAppVersion: '6.2',
       pushRateLimit: { maxPushes: 3, windowMinutes: 10 },
+      riskDetection: { ...defaults.riskDetection, newIpAddress: 'OFF', familiarDays: 90 },
     };
     expect(changed.data.updateTenantSettings).toEqual({ __typename: 'TenantSettings', ...expected });
     expect(await readSettings(adminToken)).toEqual(expected);
