@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type RiskEvent, type UserRisk, isElevated, nextRisk, shownState } from './userRisk.js';
+import { type RiskEvent, type RiskLevel, type UserRisk, isElevated, nextRisk, riskAfterSignIn, shownState } from './userRisk.js';
 
 describe('user risk', () => {
   const none: UserRisk = { level: 'NONE', state: 'NONE' };
@@ -24,5 +24,25 @@ describe('user risk', () => {
     expect(shownState({ level: 'HIGH', state: 'NONE' })).toBe('AT_RISK');
     expect(shownState({ level: 'NONE', state: 'NONE' })).toBe('NONE');
     expect(shownState({ level: 'HIGH', state: 'CONFIRMED_COMPROMISED' })).toBe('CONFIRMED_COMPROMISED');
+  });
+
+  const raised = (level: RiskLevel) => ({ level, state: 'AT_RISK' as const, detail: 'RISKY_SIGN_IN' as const });
+  const signInCases: Array<[UserRisk, RiskLevel, ReturnType<typeof riskAfterSignIn>]> = [
+    [none, 'NONE', null],
+    // A new address or city is everyday travel: it is logged, not held against the user.
+    [none, 'LOW', null],
+    [none, 'MEDIUM', raised('MEDIUM')],
+    [none, 'HIGH', raised('HIGH')],
+    [{ level: 'MEDIUM', state: 'AT_RISK' }, 'HIGH', raised('HIGH')],
+    // Never lowered by a sign-in, and never raised to the level it already has.
+    [{ level: 'HIGH', state: 'AT_RISK' }, 'MEDIUM', null],
+    [{ level: 'MEDIUM', state: 'AT_RISK' }, 'MEDIUM', null],
+    // A dismissed user is raised again by a new risky sign-in.
+    [{ level: 'NONE', state: 'DISMISSED' }, 'MEDIUM', raised('MEDIUM')],
+    // A confirmed compromise is the admin's to settle.
+    [{ level: 'HIGH', state: 'CONFIRMED_COMPROMISED' }, 'HIGH', null],
+  ];
+  it.each(signInCases)('%j after a %s sign-in is %j', (current, level, next) => {
+    expect(riskAfterSignIn(current, level)).toEqual(next);
   });
 });

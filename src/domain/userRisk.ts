@@ -10,6 +10,7 @@ export type RiskState = (typeof RISK_STATES)[number];
 /** Why a user's risk last changed: a stable code for the audit log and the admin's list. */
 export const RISK_DETAILS = {
   USER_REPORTED_FRAUD: 'the user reported a sign-in request on the phone as not theirs',
+  RISKY_SIGN_IN: "a sign-in's risk signals (impossible travel, an unfamiliar place, an anonymising network, a phone far from the browser) rated it MEDIUM or HIGH",
   ADMIN_DISMISSED: 'an admin judged the risk a false positive',
   ADMIN_CONFIRMED_COMPROMISED: 'an admin confirmed the account compromised: sessions revoked, authenticators removed',
   ADMIN_RESET: 'an admin cleared the sign-in protection (resetUserSignInProtection)',
@@ -22,6 +23,20 @@ export interface UserRisk {
 }
 
 export type RiskEvent = 'FRAUD_REPORTED' | 'DISMISSED' | 'CONFIRMED_COMPROMISED' | 'RESET';
+
+/** Sign-in risk levels that raise the user's own risk: LOW (a new address or city) is everyday travel. */
+const RAISING_SIGN_IN_LEVELS: readonly RiskLevel[] = ['MEDIUM', 'HIGH'];
+
+/**
+ * What a sign-in of this risk level makes of the user's risk: raised to it (AT_RISK) when it is
+ * MEDIUM or HIGH and above the user's level now; null when nothing changes. A compromise an admin
+ * confirmed stays as it is.
+ */
+export function riskAfterSignIn(current: UserRisk, signInLevel: RiskLevel): (UserRisk & { detail: RiskDetail }) | null {
+  if (!RAISING_SIGN_IN_LEVELS.includes(signInLevel) || current.state === 'CONFIRMED_COMPROMISED') return null;
+  if (RISK_LEVELS.indexOf(signInLevel) <= RISK_LEVELS.indexOf(current.level)) return null;
+  return { level: signInLevel, state: 'AT_RISK', detail: 'RISKY_SIGN_IN' };
+}
 
 /** What each event makes of the risk; RESET remediates only a risk there was. */
 export function nextRisk(current: UserRisk, event: RiskEvent): UserRisk & { detail: RiskDetail } {

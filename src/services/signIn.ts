@@ -27,6 +27,7 @@ import { loadTenantSettings } from './policy.js';
 import { updateSignInLog, writeSignInLog } from './signInLogs.js';
 import { clearedLock, pushVerdict } from './signInProtection.js';
 import { runUseCase } from './useCase.js';
+import { raiseRiskForSignIn } from './userRisk.js';
 
 export type BeginSignInResult =
   | ({ type: 'PHONE_SIGN_IN_STARTED' } & StartedAttempt)
@@ -88,6 +89,7 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
     // Risk is assessed only for a push that would otherwise go out: a refusal sends no push to warn on.
     const risk = verdict && !verdict.reason ? assessSignIn(now, located, verdict.signInHistory, settings.riskDetection) : null;
     const reason = verdict ? (verdict.reason ?? (risk?.heldBack ? 'RISK_HELD_BACK' : null)) : 'USER_NOT_FOUND';
+    if (risk) await raiseRiskForSignIn(tx, found!.user, risk.level, now);
     if (reason) {
       await writeSignInLog(tx, {
         tenantId: tenantId!,

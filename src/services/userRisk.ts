@@ -1,8 +1,8 @@
-import { and, desc, eq, getTableColumns, inArray, isNull, ne, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { devices, phoneSignInCredentials, sessions, signInLogs, users } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
-import { type RiskEvent, isElevated, nextRisk, shownState } from '../domain/userRisk.js';
+import { type RiskEvent, type RiskLevel, isElevated, nextRisk, riskAfterSignIn, shownState } from '../domain/userRisk.js';
 import type { App } from './app.js';
 import { type Trail, audit, auditingRefusals } from './audit.js';
 import { cancelAttempts, openAttemptsOf } from './signInProtection.js';
@@ -16,8 +16,9 @@ type UserRow = typeof users.$inferSelect;
 type SignInLogRow = typeof signInLogs.$inferSelect;
 type Caller = { tenantId: string; userId: string };
 
-/** Sign-in reasons that raise a user's risk, and so explain it. */
+/** Sign-in reasons that raise a user's risk, and so explain it; so do sign-ins whose risk signals rated them MEDIUM or HIGH. */
 const RISK_RAISING_REASONS = ['FRAUD_REPORTED'];
+const RISK_RAISING_LEVELS: RiskLevel[] = ['MEDIUM', 'HIGH'];
 /** The sign-ins shown with each risky user: the latest that raised their risk. */
 const RISKY_SIGN_INS_PER_USER = 10;
 
@@ -40,12 +41,23 @@ export async function listRiskyUsers(app: App, tenantId: string, page: { limit: 
   const ranked = app.db
     .select({ ...getTableColumns(signInLogs), rank: sql<number>`row_number() over (partition by ${signInLogs.userId} order by ${signInLogs.id} desc)`.as('rank') })
     .from(signInLogs)
-    .where(and(eq(signInLogs.tenantId, tenantId), inArray(signInLogs.userId, risky.map((u) => u.id)), inArray(signInLogs.reasonCode, RISK_RAISING_REASONS)))
+    .where(and(eq(signInLogs.tenantId, tenantId), inArray(signInLogs.userId, risky.map((u) => u.id)), or(inArray(signInLogs.reasonCode, RISK_RAISING_REASONS), inArray(signInLogs.riskLevel, RISK_RAISING_LEVELS))))
     .as('ranked');
   const logs: SignInLogRow[] = (await app.db.select().from(ranked).where(sql`${ranked.rank} <= ${RISKY_SIGN_INS_PER_USER}`).orderBy(desc(ranked.id))).map(
     ({ rank: _rank, ...log }) => log,
   );
   return risky.map((user) => ({ user, signIns: logs.filter((log) => log.userId === user.id) }));
+}
+
+/**
+ * A sign-in whose risk signals rated it MEDIUM or HIGH raises the user's risk to that level
+ * (domain riskAfterSignIn), so the user appears in riskyUsers with that sign-in as the reason. The
+ * caller holds the user row's lock.
+ */
+export async function raiseRiskForSignIn(tx: Executor, user: UserRow, signInLevel: RiskLevel, now: Date): Promise<void> {
+  const next = riskAfterSignIn({ level: user.riskLevel, state: user.riskState }, signInLevel);
+  if (!next) return;
+  await tx.update(users).set({ riskLevel: next.level, riskState: next.state, riskDetail: next.detail, riskUpdatedAt: now, updatedAt: now }).where(eq(users.id, user.id));
 }
 
 /** The risk columns an event sets, and what the audit record shows of them. */
