@@ -68,12 +68,12 @@ export interface TestPage {
 }
 
 /**
- * Chromium with a throwaway profile. Every page it opens may reach only the service's origin:
+ * Chromium with a throwaway profile (and `args`, e.g. a fake camera). Every page it opens may reach only the service's origin:
  * any other request is aborted and recorded (no CDN, no telemetry can slip in unnoticed).
  */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(o: { args?: string[] } = {}): Promise<TestBrowser> {
   // A plain launch: Playwright gives Chromium a fresh temporary profile and removes it on close.
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...(o.args ?? [])], headless: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
   const contexts: BrowserContext[] = [];
   return {
