@@ -5,7 +5,7 @@ import { SETUP_CODE_MAX_FAILURES, issueSetupCode } from '../src/services/firstRu
 import { startTestServer } from './harness.js';
 import { passwordSignIn, serverPerFile } from './signInFlow.js';
 import { type ChildServer, startChildServer, untilReady } from './support/childServer.js';
-import { type TestBrowser, ensureWebBuilt, hasChromium, launchBrowser } from './support/browser.js';
+import { BROWSER_TEST_TIMEOUT_MS, type TestBrowser, ensureWebBuilt, hasChromium, launchBrowser } from './support/browser.js';
 
 // First run: a service started on a database without a tenant prints a one-time setup code to its
 // console; /setup (createFirstTenant) redeems it once for the first tenant and its admin.
@@ -82,7 +82,7 @@ describe('first-run setup code', () => {
   });
 });
 
-describe.skipIf(!hasChromium || process.env.DATABASE_URL)('npm start on a new database, then /setup in Chromium', () => {
+describe.skipIf(!hasChromium || process.env.DATABASE_URL)('npm start on a new database, then /setup in Chromium', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   let server: ChildServer | undefined;
   let browser: TestBrowser;
   beforeAll(async () => {
