@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,4 +42,11 @@ describe.skipIf(process.env.DATABASE_URL)('the production build', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toEqual({ code: 0, signal: null });
   }, 60_000);
+
+  it('publishes the authenticator SDK as "./sdk", with its type declarations', async () => {
+    const script = "import('phone-sign-in/sdk').then((sdk) => console.log(JSON.stringify(sdk.parseActivationUrl('phonesignin://activate?endpoint=https%3A%2F%2Fid.example%2Fgraphql&code=c'))))";
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: out });
+    expect(JSON.parse(stdout)).toEqual({ endpoint: 'https://id.example/graphql', code: 'c' });
+    expect(existsSync(join(out, 'dist/sdk/index.d.ts'))).toBe(true);
+  });
 });

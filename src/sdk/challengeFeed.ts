@@ -172,7 +172,12 @@ export function listenForChallenges(app: AuthenticatorApp, options: ListenOption
       setState('stopped');
       for (const timer of [pollTimer, pongTimer, resubscribeTimer]) clearTimeout(timer);
       unsubscribe();
-      await client.dispose();
+      // A connection attempt abandoned by the unsubscribe rejects dispose with its close event: nothing was open.
+      try {
+        await client.dispose();
+      } catch (error) {
+        if (closeCode(error) === undefined) throw error;
+      }
     },
   };
   subscribe(0);

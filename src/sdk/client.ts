@@ -49,6 +49,14 @@ export interface AppOptions {
 }
 
 const ERROR = '... on Error { code message }';
+
+/** A decision, the number typed or picked ('' when declining), and how the user was verified. */
+export interface Answer {
+  decision: Decision;
+  number: string;
+  uv: UserVerification;
+  key?: 'credential' | 'device';
+}
 export const CHALLENGE_FIELDS = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices';
 
 /**
@@ -162,18 +170,23 @@ export class AuthenticatorApp {
   }
 
   /**
-   * Answers a challenge, after the user was verified locally with `uv`; returns the attempt status.
-   * Signed with the credential key, except push MFA on a device without one (the device key);
-   * `key` overrides the choice.
+   * Answers a challenge, after the user was verified locally with `uv`; returns the attempt's status
+   * and why it failed, if it did (e.g. NUMBER_MISMATCH). Signed with the credential key, except
+   * push MFA on a device without one (the device key); `key` overrides the choice.
    */
-  async respond(challenge: PhoneSignInChallenge, answer: { decision: Decision; number: string; uv: UserVerification; key?: 'credential' | 'device' }): Promise<string> {
+  async answer(challenge: PhoneSignInChallenge, answer: Answer): Promise<{ status: string; failureReason: string | null }> {
     const key = answer.key ?? (challenge.kind === 'PUSH_MFA' && !this.phoneSignInEnabled ? 'device' : 'credential');
     const response = await this.keys.challengeResponse({ challengeId: challenge.id, nonce: challenge.nonce, ...answer, key, now: this.options.now?.() });
     const data = await this.request(
-      `mutation($input: RespondToPhoneSignInChallengeInput!) { respondToPhoneSignInChallenge(input: $input) { ... on SignInAttempt { status } ${ERROR} } }`,
+      `mutation($input: RespondToPhoneSignInChallengeInput!) { respondToPhoneSignInChallenge(input: $input) { ... on SignInAttempt { status failureReason } ${ERROR} } }`,
       { input: { response } },
     );
-    return data.respondToPhoneSignInChallenge.status;
+    return data.respondToPhoneSignInChallenge;
+  }
+
+  /** answer(), returning only the attempt status. */
+  async respond(challenge: PhoneSignInChallenge, answer: Answer): Promise<string> {
+    return (await this.answer(challenge, answer)).status;
   }
 
   /** Approves with the number the user typed or picked. */

@@ -6,6 +6,7 @@
 export { type ActivationLink, ActivationLinkError, parseActivationUrl } from './activationLink.js';
 export { AuthenticatorKeys, type Decision, type KeyOptions, type SigningKey, type UserVerification, newSigningKey, randomJti } from './authenticator.js';
 export { type ChallengeFeed, FeedRefusedError, type FeedState, type ListenOptions } from './challengeFeed.js';
-export { type AppOptions, AuthenticatorApp, CHALLENGE_FIELDS, type DeviceDescription, type PhoneSignInChallenge, discoverIssuer } from './client.js';
+export { type Answer, type AppOptions, AuthenticatorApp, CHALLENGE_FIELDS, type DeviceDescription, type PhoneSignInChallenge, discoverIssuer } from './client.js';
 export { ApiError, type Fetch, type GraphQLResult, graphqlRequest } from './graphql.js';
+export { IndexedDbKeyStore } from './indexedDbKeyStore.js';
 export { type AuthenticatorState, type KeyStore, MemoryKeyStore } from './keyStore.js';
