@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRAPHIQL_ASSETS, GRAPHIQL_CSP } from '../src/http/graphiql.js';
-import { type TestBrowser, ensureWebBuilt, hasChromium, launchBrowser } from './support/browser.js';
+import { BROWSER_TEST_TIMEOUT_MS, PAGE_POLL, type TestBrowser, ensureWebBuilt, hasChromium, launchBrowser } from './support/browser.js';
 import { serverPerFile } from './signInFlow.js';
 
 // GraphiQL in a browser, with every asset from the service: it must work with the network cut
@@ -26,7 +26,7 @@ describe('GraphiQL over HTTP', () => {
   });
 });
 
-describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
+describe.skipIf(!hasChromium)('GraphiQL in Chromium', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   let browser: TestBrowser;
   beforeAll(async () => {
     [browser] = await Promise.all([launchBrowser(), ensureWebBuilt()]);
@@ -40,8 +40,8 @@ describe.skipIf(!hasChromium)('GraphiQL in Chromium', () => {
     // The tour's first tab, with the Headers editor it names.
     await expect.poll(() => page.locator('.graphiql-query-editor').textContent(), { timeout: 30_000 }).toContain('createTenant');
     await screenshot('graphiql');
-    await expect.poll(() => page.locator('.graphiql-editor-tools').textContent()).toContain('Headers');
-    await expect.poll(() => page.locator('.graphiql-editor-tool').textContent()).toMatch(/Bearer\s<OPERATOR_TOKEN>/);
+    await expect.poll(() => page.locator('.graphiql-editor-tools').textContent(), PAGE_POLL).toContain('Headers');
+    await expect.poll(() => page.locator('.graphiql-editor-tool').textContent(), PAGE_POLL).toMatch(/Bearer\s<OPERATOR_TOKEN>/);
     // A new tab, a query typed by keyboard, run.
     await page.getByRole('button', { name: /new tab/i }).click();
     await page.locator('.graphiql-query-editor .monaco-editor').first().click();

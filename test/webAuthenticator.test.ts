@@ -76,17 +76,19 @@ const textOf = (page: Page, role: 'status' | 'alert') => page.getByRole(role).te
 
 /** Runs in the authenticator's page: what its IndexedDB holds, as far as a script there can tell. */
 async function storedSecrets() {
-  const request = indexedDB.open('phone-sign-in-authenticator');
-  const db = await new Promise<IDBDatabase>((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-  const read = (key: string) =>
-    new Promise<any>((resolve) => {
-      const get = db.transaction('state').objectStore('state').get(key);
+  const read = async (database: string, store: string, key: string) => {
+    const request = indexedDB.open(database);
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    return new Promise<any>((resolve) => {
+      const get = db.transaction(store).objectStore(store).get(key);
       get.onsuccess = () => resolve(get.result);
     });
-  const [app, pin] = [await read('app'), await read('pin')];
+  };
+  const app = await read('phone-sign-in-authenticator', 'authenticator', 'state');
+  const pin = await read('phone-sign-in-web-authenticator', 'pin', 'pin');
   const exported = await crypto.subtle.exportKey('jwk', app.deviceKey.privateKey).then(
     () => 'exported',
     (error: DOMException) => error.name,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_CSP } from '../src/http/webPages.js';
-import { type TestBrowser, ensureWebBuilt, hasChromium, launchBrowser } from './support/browser.js';
+import { BROWSER_TEST_TIMEOUT_MS, type TestBrowser, ensureWebBuilt, hasChromium, launchBrowser } from './support/browser.js';
 import { serverPerFile } from './signInFlow.js';
 
 // The pages are served by the service itself, on its own origin and port, beside the API.
@@ -59,7 +59,7 @@ describe('the web pages over HTTP', () => {
   });
 });
 
-describe.skipIf(!hasChromium)('the web pages in Chromium', () => {
+describe.skipIf(!hasChromium)('the web pages in Chromium', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   let browser: TestBrowser;
   beforeAll(async () => {
     browser = await launchBrowser();

@@ -1,15 +1,15 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addUser } from './authenticatorClient.js';
+import { addUser, registerPhone } from './authenticatorClient.js';
 import { createTenant } from './harness.js';
 import { begin, onlyChallenge, phoneUser, respond, serverPerFile } from './signInFlow.js';
-import { type TestBrowser, type TestPage, ensureWebBuilt, hasChromium, launchBrowser } from './support/browser.js';
+import { BROWSER_TEST_TIMEOUT_MS, PAGE_POLL, type TestBrowser, type TestPage, ensureWebBuilt, hasChromium, launchBrowser } from './support/browser.js';
 
 // The sign-in page (`/`) in Chromium, as a person uses it, answered by a real authenticator (the
 // SDK's keys, signing each answer) over the real API; screenshots of each view.
 const t = serverPerFile();
 
-describe.skipIf(!hasChromium)('the sign-in page', () => {
+describe.skipIf(!hasChromium)('the sign-in page', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   let browser: TestBrowser;
   let tenant: Awaited<ReturnType<typeof createTenant>>;
   beforeAll(async () => {
@@ -35,7 +35,7 @@ describe.skipIf(!hasChromium)('the sign-in page', () => {
     await page.getByRole('textbox', { name: 'User name' }).fill(userPrincipalName);
     await page.getByRole('textbox', { name: 'User name' }).press('Enter');
     const number = page.getByRole('group', { name: 'Sign-in number' });
-    await expect.poll(() => number.textContent()).toMatch(/^\d+$/);
+    await expect.poll(() => number.textContent(), PAGE_POLL).toMatch(/^\d+$/);
     return (await number.textContent())!;
   }
 
@@ -47,7 +47,7 @@ describe.skipIf(!hasChromium)('the sign-in page', () => {
     await screenshot('sign-in-1-user-name');
     const number = await requestNumber(page, user.userPrincipalName);
     await said(page, 'status', /sent a sign-in request/i);
-    await expect.poll(() => page.locator('#countdown').textContent()).toMatch(/^Expires in \d:\d\d$/);
+    await expect.poll(() => page.locator('#countdown').textContent(), PAGE_POLL).toMatch(/^Expires in \d:\d\d$/);
     await screenshot('sign-in-2-number');
     const challenge = await onlyChallenge(t, phone);
     expect(challenge.appName).toBe(`Web sign-in (${new URL(t.url).host})`);
@@ -119,6 +119,24 @@ describe.skipIf(!hasChromium)('the sign-in page', () => {
     await page.getByRole('heading', { name: 'Signed in' }).waitFor();
   });
 
+  it('asks for approval on the phone after the password where required (an admin with the app)', async () => {
+    const admin = await addUser(t, tenant, { isAdmin: true });
+    const phone = await registerPhone(t, admin.token, { enable: false });
+    const { page, screenshot } = await visit();
+    await page.getByRole('button', { name: 'Use your password instead' }).click();
+    await page.getByRole('textbox', { name: 'User name' }).fill(admin.userPrincipalName);
+    await page.getByRole('textbox', { name: 'Password' }).fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const number = page.getByRole('group', { name: 'Sign-in number' });
+    await expect.poll(() => number.textContent(), PAGE_POLL).toMatch(/^\d+$/);
+    await screenshot('sign-in-password-then-phone');
+    const challenge = await onlyChallenge(t, phone);
+    expect(challenge.kind).toBe('PUSH_MFA');
+    await respond(t, phone, challenge, { number: (await number.textContent())!, key: 'device' });
+    await page.getByRole('heading', { name: 'Signed in' }).waitFor();
+    expect(await page.locator('#registration-required').isHidden()).toBe(true);
+  });
+
   it('signs in with a Temporary Access Pass', async () => {
     const user = await addUser(t, tenant);
     const created = await t.gql(
@@ -150,7 +168,7 @@ describe.skipIf(!hasChromium)('the sign-in page', () => {
     const { user, phone } = await phoneUser(t, tenant);
     const { page } = await visit(`/?login_hint=${encodeURIComponent(user.userPrincipalName)}`);
     const number = page.getByRole('group', { name: 'Sign-in number' });
-    await expect.poll(() => number.textContent()).toMatch(/^\d+$/);
+    await expect.poll(() => number.textContent(), PAGE_POLL).toMatch(/^\d+$/);
     expect((await onlyChallenge(t, phone)).userPrincipalName).toBe(user.userPrincipalName);
   });
 });

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 import { SECURITY_HEADERS } from './webPages.js';
@@ -16,21 +15,11 @@ const packageJson = require('@graphql-yoga/render-graphiql/package.json') as { v
 /** Versioned path: each release of the bundle has its own URLs, so they are cached for a year. */
 export const GRAPHIQL_ASSETS = `/graphiql/${packageJson.version}/`;
 
-interface Bundle {
-  js: string;
-  css: string;
-  editorWorkerService: string;
-  jsonWorker: string;
-  graphqlWorker: string;
-}
+type Bundle = typeof import('@graphql-yoga/render-graphiql/graphiql');
 
 /** 9 MB of strings: read on the first GraphiQL request, not at start-up. */
 let bundle: Bundle | undefined;
-function loadBundle(): Bundle {
-  // The package exports only renderGraphiQL (which inlines everything); its asset module sits beside it.
-  bundle ??= require(join(dirname(require.resolve('@graphql-yoga/render-graphiql')), 'graphiql.js')) as Bundle;
-  return bundle;
-}
+const loadBundle = (): Bundle => (bundle ??= require('@graphql-yoga/render-graphiql/graphiql') as Bundle);
 
 /** Starts GraphiQL with the options in the page's JSON block; Monaco's workers come from this origin. */
 const START = `

@@ -12,6 +12,11 @@ import { type Browser, type BrowserContext, type Page, chromium } from 'playwrig
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM);
 
+/** A browser test's own limit: page loads are slow on a loaded CI machine, and nothing waits on speed. */
+export const BROWSER_TEST_TIMEOUT_MS = 120_000;
+/** How long an expect.poll on a page waits for what must come. */
+export const PAGE_POLL = { timeout: 20_000 } as const;
+
 const root = resolve(import.meta.dirname, '../..');
 /** Where browser tests write their screenshots (git-ignored; the README's pictures are copied from here). */
 export const SCREENSHOTS = join(root, 'test/screenshots');
@@ -68,12 +73,12 @@ export interface TestPage {
 }
 
 /**
- * Chromium with a throwaway profile. Every page it opens may reach only the service's origin:
+ * Chromium with a throwaway profile (and `args`, e.g. a fake camera). Every page it opens may reach only the service's origin:
  * any other request is aborted and recorded (no CDN, no telemetry can slip in unnoticed).
  */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(o: { args?: string[] } = {}): Promise<TestBrowser> {
   // A plain launch: Playwright gives Chromium a fresh temporary profile and removes it on close.
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...ARGS, ...(o.args ?? [])], headless: true });
   mkdirSync(SCREENSHOTS, { recursive: true });
   const contexts: BrowserContext[] = [];
   return {

@@ -5,7 +5,7 @@ import { type CardAnswer, challengeCard } from './challengeCard.js';
 import { defaultDeviceName, describeDevice } from './device.js';
 import { PinError, hasPin, verifyOrSetPin } from './pin.js';
 import { hasCamera, scan } from './scanner.js';
-import { clearPin, indexedDbKeyStore } from './storage.js';
+import { clearPin, keyStore } from './storage.js';
 
 /**
  * The web authenticator: activation from an activation link (pasted or scanned), phone sign-in
@@ -17,7 +17,7 @@ const status = byId('status');
 const alert = byId('alert');
 const views = [byId('activate'), byId('device')];
 const list = byId('challenges');
-const options = { store: indexedDbKeyStore };
+const options = { store: keyStore };
 
 let app: App | undefined;
 let feed: ChallengeFeed | undefined;
@@ -111,7 +111,7 @@ function listen() {
     // Refused: the device was removed from the account (or its keys no longer verify).
     onError: async () => {
       list.replaceChildren();
-      await indexedDbKeyStore.clear();
+      await keyStore.clear();
       await clearPin();
       app = undefined;
       showActivate();

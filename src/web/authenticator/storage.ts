@@ -1,18 +1,14 @@
 import { createStore, del, get, set } from 'idb-keyval';
-import type { AuthenticatorState, KeyStore } from '../../sdk/index.js';
+import { IndexedDbKeyStore } from '../../sdk/index.js';
 
 /**
- * What the web authenticator keeps in this browser's IndexedDB: its state (the keys are
- * non-extractable CryptoKeys, stored as they are: usable for signing, never readable) and the
- * salted hash of its PIN.
+ * What the web authenticator keeps in this browser's IndexedDB: the SDK's state (its keys are
+ * non-extractable CryptoKeys, stored as they are: usable for signing, never readable) and, in a
+ * database of its own, the salted hash of the PIN.
  */
-const store = createStore('phone-sign-in-authenticator', 'state');
+export const keyStore = new IndexedDbKeyStore();
 
-export const indexedDbKeyStore: KeyStore = {
-  load: () => get<AuthenticatorState>('app', store),
-  save: (state) => set('app', state, store),
-  clear: () => del('app', store),
-};
+const pinStore = createStore('phone-sign-in-web-authenticator', 'pin');
 
 export interface StoredPin {
   salt: Uint8Array;
@@ -20,6 +16,6 @@ export interface StoredPin {
   iterations: number;
 }
 
-export const loadPin = () => get<StoredPin>('pin', store);
-export const savePin = (pin: StoredPin) => set('pin', pin, store);
-export const clearPin = () => del('pin', store);
+export const loadPin = () => get<StoredPin>('pin', pinStore);
+export const savePin = (pin: StoredPin) => set('pin', pin, pinStore);
+export const clearPin = () => del('pin', pinStore);
