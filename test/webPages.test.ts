@@ -68,9 +68,10 @@ describe.skipIf(!hasChromium)('the web pages in Chromium', { timeout: BROWSER_TE
 
   it('loads every page with no error, no CSP violation and no request outside the service', async () => {
     for (const path of PAGES) {
-      const { page, problems, blocked, context } = await browser.page(t.url);
+      const { page, problems, blocked, context, screenshot } = await browser.page(t.url);
       await page.goto(`${t.url}${path}`);
       await page.getByRole('heading').first().waitFor();
+      await screenshot(`page-${path === '/' ? 'sign-in' : path.slice(1)}`);
       expect(problems, path).toEqual([]);
       expect(blocked, path).toEqual([]);
       await context.close();
