@@ -40,7 +40,7 @@ const BEGIN = `mutation($i: BeginSignInInput!) { beginSignIn(input: $i) { __type
 const PENDING = `{ pendingPhoneSignInChallenges { id nonce location riskWarning } }`;
 const RESPOND = `mutation($i: RespondToPhoneSignInChallengeInput!) { respondToPhoneSignInChallenge(input: $i) { __typename ... on SignInAttempt { status failureReason } ... on Error { code message } } }`;
 const COMPLETE = `mutation($i: SignInAttemptKeyInput!) { completeSignIn(input: $i) { __typename } }`;
-const LOGS = `query($f: SignInLogFilter) { signInLogs(filter: $f, first: 50) { edges { node { method status reasonCode ipAddress location countryCode city riskLevel riskSignals { type action description place comparedPlace distanceKm speedKmh minutesSince days ipAddress detail } } } } }`;
+const LOGS = `query($f: SignInLogFilter) { signInLogs(filter: $f, first: 20) { edges { node { id method status reasonCode ipAddress location countryCode city riskLevel riskSignals { type action description place comparedPlace distanceKm speedKmh minutesSince days ipAddress detail } } } } }`;
 const SETTINGS = `mutation($i: UpdateTenantSettingsInput!) { updateTenantSettings(input: $i) { __typename ... on InputValidationError { issues { path } } ... on TenantSettings { riskDetection { impossibleTravel unfamiliarLocation familiarDays newIpAddress anonymousNetwork browserPhoneApart browserPhoneApartKm } } ... on Error { code message } } }`;
 
 type Tenant = Awaited<ReturnType<typeof createTenant>>;
@@ -85,6 +85,8 @@ async function setRisk(t: TestServer, tenant: Tenant, change: Partial<RiskSettin
 }
 
 const ALL_OFF: Partial<RiskSettings> = { impossibleTravel: 'OFF', unfamiliarLocation: 'OFF', newIpAddress: 'OFF', anonymousNetwork: 'OFF', browserPhoneApart: 'OFF' };
+
+const RISKY_USERS = '{ riskyUsers(first: 20) { edges { node { user { id riskLevel riskState riskDetail } riskySignIns { id } } } } }';
 
 describe('risk signals with a city-level MaxMind database (TRUSTED_PROXIES=127.0.0.1)', () => {
   let t: TestServer;
@@ -139,6 +141,11 @@ describe('risk signals with a city-level MaxMind database (TRUSTED_PROXIES=127.0
     expect(address).toMatchObject({ type: 'NEW_IP_ADDRESS', action: 'WARN', ipAddress: SYDNEY, days: 30 });
     // Answering from the browser's own place raises nothing more, and the sign-in goes through.
     expect(await approve(t, u, challenge!, started.number, SYDNEY)).toMatchObject({ status: 'APPROVED' });
+    // The HIGH sign-in raised the user's own risk: the admin finds them among the risky users, with it as the reason.
+    const risky = await t.gql(RISKY_USERS, {}, u.tenant.adminToken);
+    const listed = risky.data.riskyUsers.edges.map((e: any) => e.node).find((node: any) => node.user.id === u.user.userId);
+    expect(listed.user).toMatchObject({ riskLevel: 'HIGH', riskState: 'AT_RISK', riskDetail: 'RISKY_SIGN_IN' });
+    expect(listed.riskySignIns.map((log: any) => log.id)).toEqual([sydney.id]);
   });
 
   it('raises nothing when every signal is off', async () => {
