@@ -20,6 +20,8 @@ export async function answerChallenge(challenge: PhoneSignInChallenge, context: 
   const secondsLeft = () => Math.round((Date.parse(challenge.expiresAt) - context.now().getTime()) / 1000);
   terminal.say('');
   terminal.say(`Sign-in request for ${challenge.userPrincipalName}${challenge.kind === 'PUSH_MFA' ? ' (after a password)' : ''}`);
+  // The tenant's risk signals set to WARN: shown first, before the number is asked for.
+  if (challenge.riskWarning) terminal.say(`  WARNING:  ${challenge.riskWarning}`);
   terminal.say(`  App:      ${challenge.appName ?? '(not shown)'}`);
   terminal.say(`  Location: ${challenge.location ?? '(not shown)'}`);
   terminal.say(`  IP:       ${challenge.ipAddress ?? '(not shown)'}`);
