@@ -13,5 +13,7 @@ import './signIn.js';
 import './challenges.js';
 import './alerts.js';
 import './suppressedPushes.js';
+import './applications.js';
+import './homeRealm.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

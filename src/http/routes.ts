@@ -3,7 +3,7 @@ import type { DatabaseHandle } from '../db/client.js';
 import { whileCallerWaits } from '../services/caller.js';
 import type { TokenService } from '../services/tokens.js';
 import { metricsRoute } from './metrics.js';
-import { GRAPHQL_PATH, type GraphQLYoga } from './yoga.js';
+import type { GraphQLYoga } from './yoga.js';
 
 // Request bodies are GraphQL documents and small variables; nothing legitimate comes near 1 MiB.
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -73,14 +73,21 @@ export const starting: RequestHandler = (_req, res) => {
 };
 
 /**
- * The HTTP side of the service: health, readiness, the token signing keys and the discovery
- * document on GET; everything else (the GraphQL endpoint, GraphiQL, 404s) is yoga's, once the body
+ * The HTTP side of the service: health, readiness and the token signing keys on GET; OpenID
+ * Connect (discovery, its endpoints, the login interaction) through `oidc`; everything else (the GraphQL endpoint, GraphiQL, 404s) is yoga's, once the body
  * limit has passed.
  */
 export function httpRoutes(
-  o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga; eventsConnected: () => boolean } & Parameters<typeof metricsRoute>[0],
+  o: {
+    db: DatabaseHandle;
+    tokens: TokenService;
+    yoga: GraphQLYoga;
+    eventsConnected: () => boolean;
+    /** The OpenID Connect provider and its login interaction (discovery included); false for other paths. */
+    oidc: (req: IncomingMessage, res: ServerResponse) => boolean;
+  } & Parameters<typeof metricsRoute>[0],
 ): RequestHandler {
-  const { db, tokens, issuer, yoga } = o;
+  const { db, tokens, yoga } = o;
   const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => void | Promise<void>> = {
     '/metrics': metricsRoute(o),
     '/health': (res) => json(res, 200, { status: 'ok' }),
@@ -95,21 +102,10 @@ export function httpRoutes(
       json(res, database === 'down' ? 503 : 200, { status, database, events, degraded });
     },
     '/.well-known/jwks.json': (res) => json(res, 200, tokens.jwks()),
-    '/.well-known/openid-configuration': (res) =>
-      json(res, 200, {
-        issuer,
-        jwks_uri: `${issuer}/.well-known/jwks.json`,
-        // No authorization endpoint and no ID tokens yet (standard OpenID Connect sign-in is a later
-        // issue): no response types. Access tokens are for this API only, with aud = issuer.
-        response_types_supported: [],
-        subject_types_supported: ['public'],
-        // Non-standard: where the API is, and the audience of its access tokens.
-        graphql_endpoint: `${issuer}${GRAPHQL_PATH}`,
-        access_token_audience: issuer,
-      }),
   };
   return (req, res) => {
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
+    if (o.oidc(req, res)) return;
     const route = req.method === 'GET' ? routes[new URL(req.url ?? '/', 'http://x').pathname] : undefined;
     if (route) return void route(res, req);
     if (req.method === 'GET' || req.method === 'HEAD') return void serveGraphQL(yoga, req, res);
