@@ -95,7 +95,6 @@ builder.mutationFields((t) => ({
       'removeApplication',
       'Admin: remove an application with every grant and token issued to it (audited), answering its client id. An unknown id is a NOT_FOUND GraphQL error.',
     ),
-    errors: { types: COMMON_ERRORS, dataField: { description: 'The client id removed.' } },
     args: { clientId: t.arg.id({ required: true, description: 'The client id of an application of your tenant.' }) },
     resolve: async (_root, { clientId }, { app, auth }) => {
       const removed = await removeApplication(app, callerOf(auth), String(clientId));
