@@ -358,3 +358,24 @@ describe('home-realm discovery', () => {
     expect(managed.data.homeRealm).toEqual({ federated: false, signInUrl: null });
   });
 });
+
+describe('provider records', () => {
+  it('are forgotten by housekeeping once expired, and kept until then', async () => {
+    const tenant = await createTenant(t);
+    const user = await addUser(t, tenant);
+    const app = await application(t, tenant.adminToken, { confidential: true });
+    const config = await relyingParty(t, app);
+    const flow = await signInThroughApp(t, new Browser(), config, () => signIn(t, user.userPrincipalName, user.password));
+    await redeem(config, flow.callback, flow.request);
+    const mine = async () => (await t.server.app.db.select({ model: oidcRecords.model }).from(oidcRecords).where(eq(oidcRecords.accountId, user.userId))).map((r) => r.model).sort();
+    expect(await mine()).toEqual(['AccessToken', 'AuthorizationCode', 'Grant', 'RefreshToken', 'Session']);
+    await t.server.runMaintenance();
+    expect(await mine()).toHaveLength(5);
+    // Past the refresh token's 14 days everything of this sign-in has expired; the client has no expiry.
+    t.clock.advance(15 * 24 * 60 * 60);
+    await t.server.runMaintenance();
+    expect(await mine()).toEqual([]);
+    const [registered] = await t.server.app.db.select().from(oidcRecords).where(eq(oidcRecords.id, app.clientId));
+    expect(registered?.model).toBe('Client');
+  });
+});
