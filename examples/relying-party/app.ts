@@ -14,7 +14,7 @@ const config = await oidc.discovery(issuer, CLIENT_ID, undefined, oidc.ClientSec
 });
 
 /** Per-browser state, kept in memory under a random cookie (a real application uses its session store). */
-const sessions = new Map<string, { verifier?: string; state?: string; nonce?: string; idToken?: string; claims?: oidc.IDToken }>();
+const sessions = new Map<string, { verifier?: string; state?: string; nonce?: string; idToken?: string; claims?: oidc.IDToken; name?: string }>();
 
 createServer(async (req, res) => {
   const url = new URL(req.url ?? '/', base);
@@ -39,7 +39,10 @@ createServer(async (req, res) => {
     }
     if (url.pathname === '/callback') {
       const tokens = await oidc.authorizationCodeGrant(config, url, { pkceCodeVerifier: session.verifier, expectedState: session.state, expectedNonce: session.nonce });
-      Object.assign(session, { idToken: tokens.id_token, claims: tokens.claims() });
+      const claims = tokens.claims()!;
+      // Profile claims (name, user name) come from userinfo; the ID token says who and how.
+      const profile = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+      Object.assign(session, { idToken: tokens.id_token, claims, name: profile.preferred_username });
       return redirect('/');
     }
     if (url.pathname === '/logout' && session.idToken) {
@@ -47,8 +50,9 @@ createServer(async (req, res) => {
       sessions.delete(sid);
       return redirect(oidc.buildEndSessionUrl(config, { id_token_hint: idToken, post_logout_redirect_uri: `${base}/` }));
     }
+    const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
     const who = session.claims
-      ? `<p>Signed in as ${String(session.claims.preferred_username ?? session.claims.sub)} (amr ${JSON.stringify(session.claims.amr)}).</p><p><a href="/logout">Sign out</a></p>`
+      ? `<p>Signed in as ${escape(String(session.name ?? session.claims.sub))} (amr ${escape(JSON.stringify(session.claims.amr))}).</p><p><a href="/logout">Sign out</a></p>`
       : '<p><a href="/login">Sign in</a></p>';
     res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Example application</title><h1>Example application</h1>${who}`);
   } catch (error) {
