@@ -118,8 +118,9 @@ export function createOidcProvider(app: App): Provider {
     discovery: { graphql_endpoint: `${app.issuer}${GRAPHQL_PATH}`, access_token_audience: app.issuer },
   };
   const provider = new Provider(app.issuer, configuration);
-  // Behind TRUSTED_PROXIES the public URL is https while the hop to this node may be http.
-  provider.proxy = true;
+  // Behind TRUSTED_PROXIES the public URL is https while the hop to this node may be http; without
+  // proxies, X-Forwarded-* headers come from clients and are not believed.
+  provider.proxy = app.config.trustedProxies.length > 0;
   // Secrets are stored as digests: compare the digest of what the client sent. The maintainer's
   // suggested hook for one-way stored secrets (panva/node-oidc-provider#631).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, actual: string) {
