@@ -9,6 +9,7 @@ import type { Leadership } from './db/leadership.js';
 import type { Clock } from './domain/clock.js';
 import { serveGraphQLWs } from './http/graphqlWs.js';
 import { HttpDrain } from './http/draining.js';
+import { oidcRoutes } from './http/oidc/mount.js';
 import { type RequestHandler, httpRoutes, starting } from './http/routes.js';
 import { createGraphQLYoga } from './http/yoga.js';
 import { createLogger } from './logger.js';
@@ -112,7 +113,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const db = database;
 
     const yoga = createGraphQLYoga(app);
-    handler = httpRoutes({ db, tokens, issuer, yoga, metrics, metricsToken: config.metricsToken, eventsConnected: bus.connected });
+    handler = httpRoutes({ db, tokens, yoga, oidc: oidcRoutes(app), metrics, metricsToken: config.metricsToken, eventsConnected: bus.connected });
     const graphqlWs = serveGraphQLWs(httpServer, yoga, app, options.heartbeatTickMs);
 
     const intervalMs = options.maintenanceIntervalMs === undefined ? MAINTENANCE_INTERVAL_MS : options.maintenanceIntervalMs;

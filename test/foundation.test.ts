@@ -20,11 +20,11 @@ describe('foundation over real HTTP', () => {
 
   it('publishes its issuer and keys', async () => {
     const discovery = await (await fetch(`${t.url}/.well-known/openid-configuration`)).json();
-    // Honest until there is an authorization endpoint: no response types, no ID-token algorithms.
-    expect(discovery).toEqual({
+    // One document for the OpenID Connect provider and the API (test/oidc.test.ts checks the endpoints).
+    expect(discovery).toMatchObject({
       issuer: t.server.issuer,
       jwks_uri: `${t.server.issuer}/.well-known/jwks.json`,
-      response_types_supported: [],
+      response_types_supported: ['code'],
       subject_types_supported: ['public'],
       graphql_endpoint: `${t.server.issuer}/graphql`,
       access_token_audience: t.server.issuer,

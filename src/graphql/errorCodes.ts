@@ -33,6 +33,8 @@ export const MUTATION_ERRORS = {
   cancelSignIn: ['INVALID_INPUT'],
   signInWithPassword: ['INVALID_INPUT', 'INVALID_CREDENTIALS', 'MFA_UNAVAILABLE', 'RATE_LIMITED'],
   signOut: [],
+  registerApplication: ['INVALID_INPUT'],
+  removeApplication: [],
   beginAuthenticatorRegistration: ['PUSH_NOTIFICATIONS_DISABLED', 'COMBINED_REGISTRATION_DISABLED'],
   activateAuthenticator: [
     'INVALID_INPUT',

@@ -17,5 +17,7 @@ import './alerts.js';
 import './logFeed.js';
 import './userRisk.js';
 import './suppressedPushes.js';
+import './applications.js';
+import './homeRealm.js';
 
 export const schema = builder.toSchema({ sortSchema: true });

@@ -75,16 +75,23 @@ export const starting: RequestHandler = (_req, res) => {
 };
 
 /**
- * The HTTP side of the service: health, readiness, the token signing keys and the discovery
- * document on GET, then the built web pages (src/http/webPages.ts); everything else (the GraphQL
- * endpoint, GraphiQL, 404s) is yoga's, once the body limit has passed.
+ * The HTTP side of the service: health, readiness and the token signing keys on GET; OpenID
+ * Connect (discovery, its endpoints, the login interaction) through `oidc`; then the built web
+ * pages (src/http/webPages.ts); everything else (the GraphQL endpoint, GraphiQL, 404s) is yoga's,
+ * once the body limit has passed.
  */
 export function httpRoutes(
-  o: { db: DatabaseHandle; tokens: TokenService; issuer: string; yoga: GraphQLYoga; eventsConnected: () => boolean; webRoot?: string } & Parameters<
-    typeof metricsRoute
-  >[0],
+  o: {
+    db: DatabaseHandle;
+    tokens: TokenService;
+    yoga: GraphQLYoga;
+    eventsConnected: () => boolean;
+    /** The OpenID Connect provider and its login interaction (discovery included); false for other paths. */
+    oidc: (req: IncomingMessage, res: ServerResponse) => boolean;
+    webRoot?: string;
+  } & Parameters<typeof metricsRoute>[0],
 ): RequestHandler {
-  const { db, tokens, issuer, yoga } = o;
+  const { db, tokens, yoga } = o;
   const pages = webPages(o.webRoot);
   const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => void | Promise<void>> = {
     '/metrics': metricsRoute(o),
@@ -100,21 +107,10 @@ export function httpRoutes(
       json(res, database === 'down' ? 503 : 200, { status, database, events, degraded });
     },
     '/.well-known/jwks.json': (res) => json(res, 200, tokens.jwks()),
-    '/.well-known/openid-configuration': (res) =>
-      json(res, 200, {
-        issuer,
-        jwks_uri: `${issuer}/.well-known/jwks.json`,
-        // No authorization endpoint and no ID tokens yet (standard OpenID Connect sign-in is a later
-        // issue): no response types. Access tokens are for this API only, with aud = issuer.
-        response_types_supported: [],
-        subject_types_supported: ['public'],
-        // Non-standard: where the API is, and the audience of its access tokens.
-        graphql_endpoint: `${issuer}${GRAPHQL_PATH}`,
-        access_token_audience: issuer,
-      }),
   };
   return (req, res) => {
     if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge(res);
+    if (o.oidc(req, res)) return;
     const { pathname } = new URL(req.url ?? '/', 'http://x');
     const route = req.method === 'GET' ? routes[pathname] : undefined;
     if (route) return void route(res, req);

@@ -4,6 +4,7 @@ import { mfaRegistrationRequired } from '../domain/adminMfa.js';
 import { constantTimeEqual } from '../domain/secrets.js';
 import type { App } from './app.js';
 import { type DeviceAuth, authenticateDevice } from './devices.js';
+import { endOidcSessionsOf } from './oidc/sessions.js';
 import { InvalidTokenError, NotAnAccessTokenError } from './tokens.js';
 import { runUseCase } from './useCase.js';
 
@@ -77,10 +78,11 @@ export async function resolveAuth(app: App, authorization: string | undefined | 
   }
 }
 
-/** Ends the caller's session, and (after commit, on every node) the sockets signed in with it. */
+/** Ends the caller's session, the OpenID Connect sessions and grants it signed in, and (after commit, on every node) the sockets signed in with it. */
 export async function signOut(app: App, auth: UserAuth): Promise<void> {
   await runUseCase(app, async (tx, outbox) => {
     await app.tokens.revoke(auth.sessionId, tx);
+    await endOidcSessionsOf(tx, auth.sessionId);
     outbox.sessionRevoked(auth.userId, auth.sessionId);
   });
 }

@@ -4,6 +4,7 @@ import { forgetExpiredActivationCodes } from './activation.js';
 import type { App } from './app.js';
 import { expireAttempts } from './attempts.js';
 import { forgetExpiredAssertionIds } from './devices.js';
+import { forgetExpiredOidcRecords } from './oidc/adapter.js';
 
 /** Advisory-lock key whose holder does the cluster's housekeeping ('phhk' in ASCII). */
 const HOUSEKEEPING_LOCK_KEY = 0x7068_686bn;
@@ -17,6 +18,7 @@ export async function runMaintenance(app: App): Promise<void> {
   await forgetExpiredAssertionIds(app);
   await forgetExpiredActivationCodes(app);
   await expireAttempts(app);
+  await forgetExpiredOidcRecords(app.db, app.clock.now());
 }
 
 /** Who does housekeeping: one node of those sharing a Postgres database; the only one on PGlite. */

@@ -63,6 +63,7 @@ export class TokenService {
   private signing?: { kid: string; key: CryptoKey };
   private verifying = new Map<string, CryptoKey>();
   private publicJwks: JWK[] = [];
+  private privateJwkList: JWK[] = [];
   private loadedAt = 0;
 
   constructor(
@@ -96,12 +97,21 @@ export class TokenService {
     this.signing = { kid: newest.kid, key: (await importJWK(newest.privateJwk, ALG)) as CryptoKey };
     for (const row of rows) this.verifying.set(row.kid, (await importJWK(row.publicJwk, ALG)) as CryptoKey);
     this.publicJwks = rows.map((r) => r.publicJwk);
+    this.privateJwkList = rows.map((r) => ({ ...r.privateJwk, kid: r.kid, alg: ALG, use: 'sig' }));
     this.loadedAt = Date.now();
   }
 
   /** The JWK set served at /.well-known/jwks.json. */
   jwks(): { keys: JWK[] } {
     return { keys: this.publicJwks };
+  }
+
+  /**
+   * The signing keys with their private parts, newest first: the OpenID Connect provider signs ID
+   * tokens with them, so one JWK set verifies both its tokens and this service's access tokens.
+   */
+  privateJwks(): JWK[] {
+    return this.privateJwkList;
   }
 
   /** Opens a session and signs an access token for it, inside the caller's transaction. */

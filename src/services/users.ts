@@ -9,6 +9,7 @@ import { auditByUser } from './audit.js';
 import { liveDeviceIds } from './devices.js';
 import { hashPassword } from './passwords.js';
 import { containsPattern } from './likePatterns.js';
+import { endOidcForUser } from './oidc/sessions.js';
 import { type AdminCaller, lockTenant } from './tenants.js';
 import { runUseCase } from './useCase.js';
 
@@ -112,6 +113,7 @@ export async function updateUser(app: App, caller: AdminCaller, input: UpdateUse
       .returning();
     if (disabled && !before.disabled) {
       await tx.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.userId, before.id), isNull(sessions.revokedAt)));
+      await endOidcForUser(tx, before.id);
       for (const deviceId of await liveDeviceIds(tx, before.id)) outbox.deviceRevoked(deviceId);
       outbox.userAccessChanged(before.id, 'DISABLED');
     } else if (before.isAdmin && !isAdmin) {
@@ -141,6 +143,7 @@ export async function deleteUser(app: App, caller: AdminCaller, userId: string) 
     outbox.userAccessChanged(user.id, 'DELETED');
     await removeUserFromPolicy(tx, caller, user.id);
     await tx.delete(users).where(eq(users.id, user.id));
+    await endOidcForUser(tx, user.id);
     await auditByUser(tx, caller, { action: 'user.delete', targetType: 'USER', targetId: user.id, before: userSnapshot(user) });
     return userId;
   });
