@@ -74,7 +74,9 @@ export function challengeCard(challenge: PhoneSignInChallenge, o: { firstPin: bo
   deny.addEventListener('click', () => o.onAnswer({ decision: 'deny' }));
   report.addEventListener('click', () => o.onAnswer({ decision: 'report' }));
 
-  const card = element('li', { id }, title, details, timer, form);
+  // The tenant's risk signals set to WARN: above everything else on the card, before the number.
+  const warning = challenge.riskWarning ? [element('p', { id: `${id}-warning`, className: 'problem' }, `Warning: ${challenge.riskWarning}`)] : [];
+  const card = element('li', { id }, title, ...warning, details, timer, form);
   card.setAttribute('aria-labelledby', title.id);
   const tick = setInterval(() => {
     if (!card.isConnected) return clearInterval(tick);

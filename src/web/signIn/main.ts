@@ -107,7 +107,15 @@ async function showSignedIn(token: string, registrationRequired: boolean, fallba
   inform(`Signed in as ${me?.userPrincipalName ?? fallbackName}.`);
 }
 
+/** A federated user goes to their own identity provider before anything is asked or sent here. */
+async function leftForHomeRealm(name: string): Promise<boolean> {
+  const signInUrl = await api.federatedSignInUrl(name);
+  if (signInUrl) location.assign(signInUrl);
+  return signInUrl !== null;
+}
+
 async function startPhoneSignIn(name: string) {
+  if (await leftForHomeRealm(name)) return;
   const result = await api.beginSignIn(name, APP_NAME);
   switch (result.__typename) {
     case 'PhoneSignInStarted':
@@ -150,6 +158,7 @@ byId('password-form').addEventListener('submit', (event) => {
   const password = name && required(byId('password-input'), 'password');
   if (!name || !password) return;
   void busy(views.password, async () => {
+    if (await leftForHomeRealm(name)) return;
     const result = await api.signInWithPassword(name, password, APP_NAME);
     switch (result.__typename) {
       case 'SignInSuccess':

@@ -46,6 +46,10 @@ const SESSION = 'accessToken expiresAt registrationRequired';
 const WAITING = 'attemptId attemptSecret number expiresAt';
 export const ATTEMPT_FIELDS = 'status failureReason';
 
+/** Home-realm discovery from the user name alone: the federated domain's sign-in page, or null to sign in here. */
+export const federatedSignInUrl = async (userPrincipalName: string) =>
+  (await gql<{ homeRealm: { signInUrl: string | null } }>('query($u: String!) { homeRealm(userPrincipalName: $u) { signInUrl } }', { u: userPrincipalName })).homeRealm.signInUrl;
+
 export const beginSignIn = async (userPrincipalName: string, appName: string) =>
   (
     await gql<{ beginSignIn: BeginResult }>(
