@@ -106,6 +106,20 @@ describe('OpenID Connect for any application', () => {
     await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
+  // Attack: a confidential application (of this tenant or another) asks about, or revokes, a token issued to someone else's application.
+  it('lets only the application a token was issued to introspect or revoke it', async () => {
+    const tenant = await createTenant(t);
+    const user = await addUser(t, tenant);
+    const owner = await relyingParty(t, await application(t, tenant.adminToken, { confidential: true, name: 'Contoso Payroll' }));
+    const other = await createTenant(t);
+    const stranger = await relyingParty(t, await application(t, other.adminToken, { confidential: true, name: 'Fabrikam Reports' }));
+    const flow = await signInThroughApp(t, new Browser(), owner, () => signIn(t, user.userPrincipalName, user.password));
+    const tokens = await redeem(owner, flow.callback, flow.request);
+    expect(await client.tokenIntrospection(stranger, tokens.access_token)).toEqual({ active: false });
+    await client.tokenRevocation(stranger, tokens.access_token).catch(() => undefined);
+    expect(await client.tokenIntrospection(owner, tokens.access_token)).toMatchObject({ active: true, sub: user.userId });
+  });
+
   it('accepts client_secret_post where registered, and refuses a wrong secret', async () => {
     const tenant = await createTenant(t);
     const user = await addUser(t, tenant);

@@ -10,6 +10,9 @@ import { runUseCase } from '../../services/useCase.js';
 import { errorPage, logoutPage, loggedOutPage } from './pages.js';
 import { GRAPHQL_PATH } from '../yoga.js';
 
+/** Whether the calling application is the one the token was issued to (introspection and revocation). */
+const ownTokenOnly = async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId;
+
 /** Where the provider answers; standard names, beside the service's own paths. */
 export const OIDC_ROUTES = {
   authorization: '/authorize',
@@ -101,8 +104,10 @@ export function createOidcProvider(app: App): Provider {
     extraClientMetadata: { properties: ['first_party', 'tenant_id'] },
     features: {
       devInteractions: { enabled: false },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // Only the application a token was issued to may introspect or revoke it: the provider's
+      // default lets any confidential client ask about any token, another tenant's included.
+      introspection: { enabled: true, allowedPolicy: ownTokenOnly },
+      revocation: { enabled: true, allowedPolicy: ownTokenOnly },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource: logoutPage, postLogoutSuccessSource: loggedOutPage },
     },
