@@ -19,6 +19,7 @@ interface Fixture {
   groupId: string;
   emptyGroupId: string;
   federatedDomain: string;
+  clientId: string;
 }
 
 interface Operation {
@@ -38,6 +39,19 @@ const operations: Operation[] = [
   { name: 'phoneSignInPolicy', query: '{ phoneSignInPolicy { isSaved } }', variables: () => ({}), foreign: 'OWN_TENANT' },
   { name: 'auditLogs', query: '{ auditLogs { edges { node { id } } } }', variables: () => ({}), foreign: 'OWN_TENANT' },
   { name: 'signInLogs', query: '{ signInLogs { edges { node { id } } } }', variables: () => ({}), foreign: 'OWN_TENANT' },
+  { name: 'applications', query: '{ applications { clientId } }', variables: () => ({}), foreign: 'OWN_TENANT' },
+  {
+    name: 'registerApplication',
+    query: `mutation($i: RegisterApplicationInput!) { registerApplication(input: $i) { __typename ${ERR} } }`,
+    variables: () => ({ i: { name: 'Planted app', redirectUris: ['https://planted.example.org/callback'], postLogoutRedirectUris: [], confidential: false } }),
+    foreign: 'OWN_TENANT',
+  },
+  {
+    name: 'removeApplication',
+    query: 'mutation($id: ID!) { removeApplication(clientId: $id) }',
+    variables: (f) => ({ id: f.clientId }),
+    foreign: 'NOT_FOUND',
+  },
   { name: 'riskyUsers', query: '{ riskyUsers { edges { node { user { id } } } } }', variables: () => ({}), foreign: 'OWN_TENANT' },
   {
     name: 'createUser',
@@ -162,7 +176,13 @@ async function buildTenant() {
     tenant.adminToken,
   );
   const userToken = await signIn(t, `plain@${tenant.domain}`, 'plain user password');
-  const fixture: Fixture = { domain: tenant.domain, userId, victimId, groupId, emptyGroupId, federatedDomain };
+  const registered = await t.gql(
+    `mutation($i: RegisterApplicationInput!) { registerApplication(input: $i) { ... on RegisteredApplication { clientId } } }`,
+    { i: { name: 'Payroll', redirectUris: ['https://payroll.example.org/callback'], postLogoutRedirectUris: [], confidential: true } },
+    tenant.adminToken,
+  );
+  const clientId = registered.data.registerApplication.clientId as string;
+  const fixture: Fixture = { domain: tenant.domain, userId, victimId, groupId, emptyGroupId, federatedDomain, clientId };
   return { ...tenant, fixture, userToken };
 }
 
@@ -175,6 +195,7 @@ async function snapshot(adminToken: string) {
     '{ tenant { name domains settings { challengeLifetimeSeconds } federatedDomains { domain signInUrl } } }',
     '{ phoneSignInPolicy { isSaved enabled legacyPhoneSignInEnabled includeTargets { targetId } } }',
     '{ auditLogs(first: 100) { edges { node { id action } } } }',
+    '{ applications { clientId name redirectUris } }',
   ];
   const data: Record<string, any> = {};
   for (const query of parts) {
