@@ -63,8 +63,11 @@ async function signInWithPass(page: Page, userPrincipalName: string, pass: strin
 /** Signs out (when signed in) and asks for a phone sign-in; returns the number shown. */
 async function requestPhoneSignIn(page: Page, userPrincipalName: string): Promise<string> {
   const signOut = page.getByRole('button', { name: 'Sign out' });
+  const userName = page.getByRole('textbox', { name: 'User name' });
+  // The page shows one or the other once it knows whether this tab has a session.
+  await expect.poll(async () => (await signOut.isVisible()) || (await userName.isVisible()), { timeout: LIVE_MS }).toBe(true);
   if (await signOut.isVisible()) await signOut.click();
-  await page.getByRole('textbox', { name: 'User name' }).fill(userPrincipalName);
+  await userName.fill(userPrincipalName);
   await page.getByRole('button', { name: 'Next' }).click();
   const number = page.getByRole('group', { name: 'Sign-in number' });
   await expect.poll(() => number.textContent(), { timeout: LIVE_MS }).toMatch(/^\d+$/);

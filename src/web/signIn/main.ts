@@ -219,10 +219,12 @@ window.addEventListener('pagehide', () => {
   if (waiting) void api.cancelSignIn(waiting.attempt).catch(() => {});
 });
 
+/** The first view: hidden in the HTML until this decides, so a tab with a session never flashes the user-name form. */
 async function open() {
   const hint = params.get('login_hint');
   if (hint) {
     userName.value = hint;
+    show(views.start);
     return busy(views.start, () => startPhoneSignIn(hint));
   }
   const session = interaction ? null : currentSession();
