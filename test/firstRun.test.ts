@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setupCodes } from '../src/db/schema.js';
+import { setupCodes } from '../src/db/platformSchema.js';
 import { SETUP_CODE_MAX_FAILURES, issueSetupCode } from '../src/services/firstRun.js';
 import { startTestServer } from './harness.js';
 import { passwordSignIn, serverPerFile } from './signInFlow.js';

@@ -3,7 +3,7 @@ import * as client from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { addUser } from './authenticatorClient.js';
-import { oidcRecords } from '../src/db/schema.js';
+import { oidcRecords } from '../src/db/platformSchema.js';
 import { createTenant, signIn } from './harness.js';
 import {
   AFTER_LOGOUT,

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import * as client from 'openid-client';
 import { describe, expect, it } from 'vitest';
-import { oidcRecords } from '../src/db/schema.js';
+import { oidcRecords } from '../src/db/platformSchema.js';
 import { addUser } from './authenticatorClient.js';
 import { createTenant, signIn } from './harness.js';
 import { application, redeem, registerApp, relyingParty, signInThroughApp } from './oidcFlow.js';

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { oidcRecords } from '../db/schema.js';
+import { oidcRecords } from '../db/platformSchema.js';
 import { clientSecretDigest } from '../domain/oidc.js';
 import type { App } from './app.js';
 import { auditByUser } from './audit.js';

@@ -1,6 +1,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { eq, sql } from 'drizzle-orm';
-import { setupCodes, tenants } from '../db/schema.js';
+import { setupCodes } from '../db/platformSchema.js';
+import { tenants } from '../db/schema.js';
 import { DomainError } from '../domain/errors.js';
 import type { App } from './app.js';
 import { type CreateTenantInput, insertTenant, tenantAdminPasswordHash } from './tenants.js';

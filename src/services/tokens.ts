@@ -14,7 +14,8 @@ import {
   jwtVerify,
 } from 'jose';
 import type { Database, Executor } from '../db/client.js';
-import { sessions, signingKeys } from '../db/schema.js';
+import { signingKeys } from '../db/platformSchema.js';
+import { sessions } from '../db/schema.js';
 import { addSeconds, type Clock } from '../domain/clock.js';
 
 export interface AccessTokenClaims extends JWTPayload {

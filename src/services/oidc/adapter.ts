@@ -1,7 +1,7 @@
 import { and, eq, gt, isNull, lte, or } from 'drizzle-orm';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { Database, Executor } from '../../db/client.js';
-import { oidcRecords } from '../../db/schema.js';
+import { oidcRecords } from '../../db/platformSchema.js';
 import { addSeconds, type Clock } from '../../domain/clock.js';
 
 /** A record not expired at `now` (clients, which never expire, have no expiry). */

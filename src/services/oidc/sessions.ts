@@ -1,6 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { oidcRecords, oidcSessionLinks, sessions } from '../../db/schema.js';
+import { oidcRecords, oidcSessionLinks } from '../../db/platformSchema.js';
+import { sessions } from '../../db/schema.js';
 import type { Clock } from '../../domain/clock.js';
 import { revokeGrants } from './adapter.js';
 
