@@ -102,7 +102,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       metrics,
       tokens,
       importedKeys: new ImportedKeyCache(),
-      rateLimits: RateLimits.create(config.rateLimits, issuer, config.redisUrl, logger),
+      rateLimits: await RateLimits.create(config.rateLimits, issuer, config.redisUrl, logger),
       refusalAudit: new RefusalAudit(database.db, clock),
       // Set just below: the hub reads through the app it belongs to.
       live: undefined as never,

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import WebSocket from 'ws';
+import { RateLimitedError, RateLimits } from '../src/services/rateLimits.js';
 import { AuthenticatorKeys } from '../src/sdk/authenticator.js';
 import { beginRegistration, deviceAuthorization } from './authenticatorClient.js';
 import { type TestServer, startTestServer } from './harness.js';
@@ -177,4 +179,19 @@ describe('rate limits while Redis is away', () => {
       await first.stop();
     }
   }, 180_000);
+
+  it.skipIf(!process.env.REDIS_URL)('counts a new node\'s very first calls in Redis, not in a window of its own while it connects', async () => {
+    const settings = { signInPerIp: 2, signInPerAccount: 2, activationPerIp: 2, devicePerIp: 2, devicePerDevice: 2, refusedConnectsPerIp: 2 };
+    const issuer = `http://localhost:fresh-${randomBytes(6).toString('hex')}`;
+    const logger = pino({ level: 'silent' });
+    // Two nodes, asked the moment they exist (the CI run once saw a fresh node allow one over).
+    const [one, two] = await Promise.all([RateLimits.create(settings, issuer, process.env.REDIS_URL, logger), RateLimits.create(settings, issuer, process.env.REDIS_URL, logger)]);
+    try {
+      await one.consume('setup', { ip: '198.51.100.7' });
+      await two.consume('setup', { ip: '198.51.100.7' });
+      await expect(one.consume('setup', { ip: '198.51.100.7' })).rejects.toBeInstanceOf(RateLimitedError);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
 });

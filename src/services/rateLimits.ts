@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimitSettings } from '../config.js';
@@ -8,6 +9,8 @@ import { DomainError } from '../domain/errors.js';
 export const RATE_LIMIT_WINDOW_S = 60;
 /** A Redis that does not answer within this is treated as away: the node's own counts decide meanwhile. */
 const REDIS_COMMAND_TIMEOUT_MS = 500;
+/** How long a starting node waits for its rate-limit Redis before counting on its own. */
+const REDIS_READY_WAIT_MS = 2_000;
 
 type Scope = 'ip' | 'account';
 
@@ -76,10 +79,20 @@ export class RateLimits {
     }
   }
 
-  static create(settings: RateLimitSettings, issuer: string, redisUrl: string | undefined, logger: Logger): RateLimits {
+  /**
+   * Waits (at most REDIS_READY_WAIT_MS) for Redis to be ready before the first call is counted:
+   * calls counted by the node alone while the connection opens would not be seen by Redis's
+   * window, letting a fresh node allow more than the limit.
+   */
+  static async create(settings: RateLimitSettings, issuer: string, redisUrl: string | undefined, logger: Logger): Promise<RateLimits> {
     // A client of its own: no offline queue, so a call never waits for a Redis that is away.
     const redis = redisUrl ? new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS }) : undefined;
     redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'rate-limit redis connection problem; counting on this node meanwhile'));
+    if (redis && redis.status !== 'ready') {
+      const ready = new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+      const waited = await Promise.race([ready.then(() => true), delay(REDIS_READY_WAIT_MS, undefined, { ref: false }).then(() => false)]);
+      if (!waited) logger.warn('rate-limit redis not ready at start; counting on this node until it is');
+    }
     return new RateLimits(settings, issuer, logger, redis);
   }
 
