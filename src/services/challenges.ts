@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { devices, phoneSignInCredentials, signInAttempts, signInLogs, tenants, users } from '../db/schema.js';
 import { RESPONSE_KEYS, readChallengeResponse, verifyChallengeResponse } from '../domain/signedMessages/challengeResponse.js';
 import { DomainError, type ErrorCode } from '../domain/errors.js';
-import { answerSignal, describeSignal, riskLevel } from '../domain/risk.js';
+import { type RiskSignal, answerSignal, describeSignal, riskLevel } from '../domain/risk.js';
 import { tenantSettingsSchema } from '../domain/settings.js';
 import { type AttemptKind, countsAsFailure, decide, amrFor, isStoredAnswer } from '../domain/signInAttempt.js';
 import { jwkThumbprint } from '../domain/signedMessages/p256.js';
@@ -127,6 +127,9 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
       return await answer(app, auth, response, trail, phoneIp);
     } catch (error) {
       await spendAssertionAlone(app, auth);
+      // A forgery proves nothing about the user, so it is not their failure: capped per device, and
+      // counted once the assertion is spent, so that replaying one cannot count against a device.
+      if (trail.reasonCode === 'BAD_SIGNATURE') recordForgery(app, auth.deviceId);
       throw error;
     }
   });
@@ -134,6 +137,9 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
   if (!result) await audit(app.db, { ...trail, result: 'FAILURE', reasonCode: 'NOT_FOUND' });
   return result;
 }
+
+/** What the answer's transaction found: a view to return as it is, no such challenge, or the attempt it tried to move (and whether it did). */
+type Answered = { view: AttemptView } | { unknown: true } | { attempt: Attempt; moved: Attempt | undefined; refusedFor: RiskSignal | null };
 
 async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail, phoneIp: string | null): Promise<AttemptView | null> {
   const now = app.clock.now();
@@ -145,60 +151,56 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
   }
   // From here the refusal is about the challenge the response names (an id, not yet trusted).
   Object.assign(trail, { targetType: 'SIGN_IN_ATTEMPT', targetId: read.claims.challengeId });
-
   if (!uuid.safeParse(read.kid).success) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
-  const [found] = await answerContext(app.db).execute({ kid: read.kid, deviceId: auth.deviceId, userId: auth.userId, challengeId: read.claims.challengeId });
-  const signer = found ? await signerOf(auth, read.kid, found) : null;
-  if (!signer) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
-  const attempt = found!.attempt;
-  if (!attempt) return null;
-  if (!RESPONSE_KEYS[attempt.kind].includes(signer.type)) throw new DomainError('CREDENTIAL_NOT_USABLE', KEY_NOT_ACCEPTED[attempt.kind], 'response');
-  const settings = tenantSettingsSchema.parse(found!.settings ?? {});
 
-  refuseIfForging(app, auth.deviceId);
-  let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
-  try {
-    claims = await verifyChallengeResponse(response, signer.key, attempt, now, app.importedKeys);
-  } catch (error) {
-    if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE') {
-      // Proves nothing about the user, so it is not their failure: audited and capped per device
-      // (once the assertion is spent, so that replaying one cannot count forgeries against a device).
-      trail.reasonCode = 'BAD_SIGNATURE';
-      await spendAssertionAlone(app, auth);
-      recordForgery(app, auth.deviceId);
+  // One transaction for the whole answer: the assertion's jti, the read of what answering needs,
+  // and the writes. A refusal thrown in it rolls it back; the caller then spends the jti alone.
+  const answered: Answered = await runUseCase(app, async (tx, outbox) => {
+    const [found] = await answerContext(tx).execute({ kid: read.kid, deviceId: auth.deviceId, userId: auth.userId, challengeId: read.claims.challengeId });
+    const signer = found ? await signerOf(auth, read.kid, found) : null;
+    if (!signer) throw new DomainError('CREDENTIAL_NOT_USABLE', CREDENTIAL_NOT_USABLE, 'response');
+    const attempt = found!.attempt;
+    if (!attempt) return { unknown: true };
+    if (!RESPONSE_KEYS[attempt.kind].includes(signer.type)) throw new DomainError('CREDENTIAL_NOT_USABLE', KEY_NOT_ACCEPTED[attempt.kind], 'response');
+    const settings = tenantSettingsSchema.parse(found!.settings ?? {});
+
+    refuseIfForging(app, auth.deviceId);
+    let claims: Awaited<ReturnType<typeof verifyChallengeResponse>>;
+    try {
+      claims = await verifyChallengeResponse(response, signer.key, attempt, now, app.importedKeys);
+    } catch (error) {
+      if (error instanceof SignedMessageError && error.code === 'BAD_SIGNATURE') trail.reasonCode = 'BAD_SIGNATURE';
+      if (error instanceof SignedMessageError && error.code === 'STALE' && (await isLateReplay(app, auth, response, signer.key, attempt))) return { view: attemptView(attempt) };
+      throw asDomainError(error);
     }
-    if (error instanceof SignedMessageError && error.code === 'STALE' && (await isLateReplay(app, auth, response, signer.key, attempt))) return attemptView(attempt);
-    throw asDomainError(error);
-  }
 
-  if (attempt.status !== 'PENDING') return attemptView(attempt);
-  const outcome = decide(claims, attempt.number);
-  if (outcome.kind === 'REFUSED') {
-    throw new DomainError('USER_VERIFICATION_REQUIRED', 'Approving needs the PIN or biometric check on the phone first (uv was "none"): verify and sign again.', 'response');
-  }
+    if (attempt.status !== 'PENDING') return { view: attemptView(attempt) };
+    const outcome = decide(claims, attempt.number);
+    if (outcome.kind === 'REFUSED') {
+      throw new DomainError('USER_VERIFICATION_REQUIRED', 'Approving needs the PIN or biometric check on the phone first (uv was "none"): verify and sign again.', 'response');
+    }
 
-  // An approval from a phone far from the browser looks like a sign-in relayed from a look-alike page.
-  const browserPlace = found!.browser?.countryCode || found!.browser?.city ? found!.browser : null;
-  const apart =
-    outcome.kind === 'APPROVED' && settings.riskDetection.browserPhoneApart !== 'OFF'
-      ? answerSignal({ ipAddress: attempt.ipAddress, place: browserPlace, anonymousNetwork: null }, await locateIp(app, phoneIp), settings.riskDetection)
-      : null;
-  const signals = apart ? [...(found!.riskSignals ?? []), apart] : null;
-  const risk = signals ? { level: riskLevel(signals), signals } : undefined;
-  const refused = apart?.action === 'BLOCK';
+    // An approval from a phone far from the browser looks like a sign-in relayed from a look-alike page.
+    const browserPlace = found!.browser?.countryCode || found!.browser?.city ? found!.browser : null;
+    const apart =
+      outcome.kind === 'APPROVED' && settings.riskDetection.browserPhoneApart !== 'OFF'
+        ? answerSignal({ ipAddress: attempt.ipAddress, place: browserPlace, anonymousNetwork: null }, await locateIp(app, phoneIp), settings.riskDetection)
+        : null;
+    const signals = apart ? [...(found!.riskSignals ?? []), apart] : null;
+    const risk = signals ? { level: riskLevel(signals), signals } : undefined;
+    const refused = apart?.action === 'BLOCK';
 
-  const result = await runUseCase(app, async (tx, outbox) => {
     // A denial goes on to write the user row (failures, fraud) and other attempts: it locks the user
     // first, as beginSignIn does, since one lock order (user, then attempts) rules out deadlocks. An
     // approval locks only its own attempt, so it needs no user lock.
     if (outcome.kind === 'DENIED') await tx.select({ id: users.id }).from(users).where(eq(users.id, attempt.userId)).for('update');
-    const answered = { resolvedAt: now, respondingDeviceId: auth.deviceId, userVerification: claims.uv };
+    const change = { resolvedAt: now, respondingDeviceId: auth.deviceId, userVerification: claims.uv };
     const notExpired = gt(signInAttempts.expiresAt, now);
     const moved =
       outcome.kind === 'APPROVED' && !refused
-        ? await transition(tx, attempt.id, 'APPROVED', { ...answered, amr: amrFor(attempt.kind, outcome.uv) }, notExpired)
-        : await transition(tx, attempt.id, 'DENIED', { ...answered, failureReason: outcome.kind === 'DENIED' ? outcome.reason : 'BROWSER_PHONE_APART' }, notExpired);
-    if (!moved) return null;
+        ? await transition(tx, attempt.id, 'APPROVED', { ...change, amr: amrFor(attempt.kind, outcome.uv) }, notExpired)
+        : await transition(tx, attempt.id, 'DENIED', { ...change, failureReason: outcome.kind === 'DENIED' ? outcome.reason : 'BROWSER_PHONE_APART' }, notExpired);
+    if (!moved) return { attempt, moved, refusedFor: null };
     await updateSignInLog(tx, moved.id, {
       status: moved.status === 'APPROVED' ? 'IN_PROGRESS' : 'FAILURE',
       reasonCode: moved.failureReason,
@@ -209,12 +211,16 @@ async function answer(app: App, auth: DeviceAuth, response: string, trail: Trail
     outbox.attemptChanged(moved);
     if (outcome.kind === 'DENIED' && countsAsFailure(outcome.reason)) await recordFailure(tx, moved.userId, settings, now, outbox);
     if (outcome.kind === 'DENIED' && outcome.reason === 'FRAUD_REPORTED') await fraudReported(tx, moved, settings, now, outbox);
-    return moved;
+    return { attempt, moved, refusedFor: refused ? apart : null };
   }, auth);
-  if (result && refused) {
-    throw new DomainError('SIGN_IN_REFUSED_FOR_RISK', `${describeSignal(apart!)} Your organisation refuses approvals from a phone this far from the browser, as a sign-in relayed from a fake page looks like this; the sign-in was denied. If it was you, sign in on a device near this phone.`, 'response');
+
+  if ('view' in answered) return answered.view;
+  if ('unknown' in answered) return null;
+  const { attempt, moved, refusedFor } = answered;
+  if (moved && refusedFor) {
+    throw new DomainError('SIGN_IN_REFUSED_FOR_RISK', `${describeSignal(refusedFor)} Your organisation refuses approvals from a phone this far from the browser, as a sign-in relayed from a fake page looks like this; the sign-in was denied. If it was you, sign in on a device near this phone.`, 'response');
   }
-  if (result) return attemptView(result);
+  if (moved) return attemptView(moved);
   // Another answer won the race, or the challenge expired just now: report what is stored.
   if (attempt.expiresAt <= now) await expireAttempts(app, attempt.id);
   const [current] = await app.db.select().from(signInAttempts).where(eq(signInAttempts.id, attempt.id));
