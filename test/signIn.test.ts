@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
-import { tenantDomains, tenants, users } from '../src/db/schema.js';
+import { sessions, tenantDomains, tenants, users } from '../src/db/schema.js';
 import type { UserVerification } from '../src/sdk/authenticator.js';
 import { PASSWORD_REQUIRED_FLOOR_MS } from '../src/services/signIn.js';
 import { addUser, registerPhone } from './authenticatorClient.js';
@@ -114,6 +114,23 @@ describe('passwordless phone sign-in with number matching', () => {
     expect((await respond(t, phone, challenge, { number: attempt.number })).data.respondToPhoneSignInChallenge).toMatchObject({ status: 'CANCELLED' });
     expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('CANCELLED');
     expect((await complete(t, attempt)).data.completeSignIn.code).toBe('SIGN_IN_NOT_APPROVED');
+  });
+
+  it('issues no session when the account was disabled between the approval and the redemption, and keeps the approval', async () => {
+    const { user, phone } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    await respond(t, phone, await onlyChallenge(t, phone), { number: attempt.number });
+    const sessionsOf = () => t.server.app.db.select().from(sessions).where(eq(sessions.userId, user.userId));
+    const before = (await sessionsOf()).length;
+    // Straight to the row: the admin API would also cancel the approval; this is the race past it.
+    await t.server.app.db.update(users).set({ disabled: true }).where(eq(users.id, user.userId));
+    expect((await complete(t, attempt)).data.completeSignIn).toMatchObject({ code: 'ACCOUNT_DISABLED' });
+    expect(await sessionsOf()).toHaveLength(before);
+    // The refusal rolled back whole: still approved, and redeemable once the account is enabled again.
+    expect((await attemptQuery(t, attempt)).data.signInAttempt.status).toBe('APPROVED');
+    await t.server.app.db.update(users).set({ disabled: false }).where(eq(users.id, user.userId));
+    expect((await complete(t, attempt)).data.completeSignIn.__typename).toBe('SignInSuccess');
+    expect(await sessionsOf()).toHaveLength(before + 1);
   });
 
   it('ends the attempt on a wrong number, and counts the failure', async () => {

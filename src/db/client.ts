@@ -15,6 +15,9 @@ export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** A transaction or the database itself: services accept either. */
 export type Executor = Parameters<Parameters<Database['transaction']>[0]>[0] | Database;
 
+/** The rows of `execute`: postgres.js answers with the rows, PGlite with a result holding them. */
+export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);
+
 export interface DatabaseHandle {
   db: Database;
   kind: 'postgres' | 'pglite';

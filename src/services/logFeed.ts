@@ -4,7 +4,7 @@ import { auditLogs, signInLogs } from '../db/schema.js';
 import type { LogKind } from '../realtime/events.js';
 import type { App } from './app.js';
 import type { AuditLogFilter, SignInLogFilter } from './logs.js';
-import { rowsOf } from './signInLogs.js';
+import { rowsOf } from '../db/client.js';
 
 // The admins' live sign-in and audit logs. A row's place in a feed is (the transaction that last
 // wrote it, its id), and a feed only shows rows of transactions older than every transaction still

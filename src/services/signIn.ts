@@ -168,14 +168,15 @@ export async function completeSignIn(app: App, input: { attemptId: string; attem
       if (!current || !holdsSecret(current, input.attemptSecret)) return null;
       throw new DomainError('SIGN_IN_NOT_APPROVED', NOT_REDEEMABLE[current.status]);
     }
-    // A success clears the phone sign-in lock; the same write finds whether the account is disabled.
-    const [user] = await tx
+    // A success clears the phone sign-in lock and opens the session in one statement; the session
+    // opens only if the same write finds the account enabled.
+    const cleared = tx
       .update(users)
       .set({ ...clearedLock('PHONE_SIGN_IN'), updatedAt: now })
       .where(and(eq(users.id, done.userId), eq(users.disabled, false)))
       .returning({ id: users.id });
-    if (!user) throw new DomainError('ACCOUNT_DISABLED', 'This account is disabled. Ask your administrator.');
-    const issued = await app.tokens.issue(tx, { tenantId: done.tenantId, userId: done.userId, amr: done.amr ?? [] });
+    const issued = await app.tokens.issueIf(tx, { tenantId: done.tenantId, userId: done.userId, amr: done.amr ?? [] }, cleared.getSQL());
+    if (!issued) throw new DomainError('ACCOUNT_DISABLED', 'This account is disabled. Ask your administrator.');
     await updateSignInLog(tx, done.id, { status: 'SUCCESS', reasonCode: null, at: now }, outbox, {
       tenantId: done.tenantId,
       actor: { type: 'USER', id: done.userId },

@@ -1,5 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
-import type { Executor } from '../db/client.js';
+import { type Executor, rowsOf } from '../db/client.js';
 import { signInLogs } from '../db/schema.js';
 import type { NumberStyle } from '../domain/numberMatching.js';
 import type { Place, RiskLevel, RiskSignal } from '../domain/risk.js';
@@ -112,5 +112,3 @@ export async function updateSignInLog(
   for (const { method } of rows) ended.signInEnded(method as SignInMethod, change.status);
 }
 
-/** The rows of `execute`: postgres.js answers with the rows, PGlite with a result holding them. */
-export const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows);

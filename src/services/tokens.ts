@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { type SQL, and, desc, eq, isNull, sql } from 'drizzle-orm';
 import {
   type CryptoKey,
   type JWK,
@@ -13,7 +13,7 @@ import {
   importJWK,
   jwtVerify,
 } from 'jose';
-import type { Database, Executor } from '../db/client.js';
+import { type Database, type Executor, rowsOf } from '../db/client.js';
 import { signingKeys } from '../db/platformSchema.js';
 import { sessions } from '../db/schema.js';
 import { addSeconds, type Clock } from '../domain/clock.js';
@@ -24,6 +24,13 @@ export interface AccessTokenClaims extends JWTPayload {
   sid: string;
   amr: string[];
   exp: number;
+}
+
+/** Whom a token is issued to, and how they signed in. */
+export interface Subject {
+  tenantId: string;
+  userId: string;
+  amr: string[];
 }
 
 export interface IssuedToken {
@@ -116,18 +123,41 @@ export class TokenService {
   }
 
   /** Opens a session and signs an access token for it, inside the caller's transaction. */
-  async issue(tx: Executor, subject: { tenantId: string; userId: string; amr: string[] }): Promise<IssuedToken> {
-    if (!this.signing) throw new Error('TokenService.init() was not called');
-    const now = this.clock.now();
-    const expiresAt = addSeconds(now, this.ttlSeconds);
+  async issue(tx: Executor, subject: Subject): Promise<IssuedToken> {
+    const { now, expiresAt } = this.lifetime();
     const [session] = await tx
       .insert(sessions)
       .values({ tenantId: subject.tenantId, userId: subject.userId, amr: subject.amr, expiresAt, createdAt: now })
       .returning({ id: sessions.id });
+    return this.sign(subject, session!.id, now, expiresAt);
+  }
+
+  /**
+   * As issue, but the session opens only if `provided` — a data-modifying statement with RETURNING,
+   * run in the same statement (the user update that also finds the account enabled, say) — returns
+   * a row. Null, with nothing written by the insert, when it returns none.
+   */
+  async issueIf(tx: Executor, subject: Subject, provided: SQL): Promise<IssuedToken | null> {
+    const { now, expiresAt } = this.lifetime();
+    const [session] = rowsOf<{ id: string }>(
+      await tx.execute(sql`with provided as (${provided}) insert into ${sessions} (tenant_id, user_id, amr, created_at, expires_at)
+        select ${subject.tenantId}::uuid, ${subject.userId}::uuid, ${JSON.stringify(subject.amr)}::jsonb, ${now.toISOString()}::timestamptz, ${expiresAt.toISOString()}::timestamptz
+        from provided limit 1 returning id`),
+    );
+    return session ? this.sign(subject, session.id, now, expiresAt) : null;
+  }
+
+  private lifetime() {
+    const now = this.clock.now();
+    return { now, expiresAt: addSeconds(now, this.ttlSeconds) };
+  }
+
+  private async sign(subject: Subject, sessionId: string, now: Date, expiresAt: Date): Promise<IssuedToken> {
+    if (!this.signing) throw new Error('TokenService.init() was not called');
     // RFC 9068 requires client_id. The only client today is this service's own first-party sign-in
     // (there is no client registration or authorization endpoint yet), so the client is the issuer.
     // aud is the issuer too: these tokens are for this API alone.
-    const accessToken = await new SignJWT({ tid: subject.tenantId, sid: session!.id, amr: subject.amr, client_id: this.issuer })
+    const accessToken = await new SignJWT({ tid: subject.tenantId, sid: sessionId, amr: subject.amr, client_id: this.issuer })
       .setProtectedHeader({ alg: ALG, typ: 'at+jwt', kid: this.signing.kid })
       .setIssuer(this.issuer)
       .setAudience(this.issuer)
@@ -136,7 +166,7 @@ export class TokenService {
       .setIssuedAt(Math.floor(now.getTime() / 1000))
       .setExpirationTime(Math.floor(expiresAt.getTime() / 1000))
       .sign(this.signing.key);
-    return { accessToken, expiresAt, sessionId: session!.id };
+    return { accessToken, expiresAt, sessionId };
   }
 
   /** Verifies signature, issuer, audience, expiry and that the session is still open. */
