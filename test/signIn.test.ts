@@ -348,6 +348,23 @@ describe('push MFA on authenticator devices (policy mode PUSH)', () => {
     return { tenant, user: await addUser(t, tenant) };
   };
 
+  it('pushes a phone sign-in at once to the devices holding the credential, and not to the user\'s other devices', async () => {
+    const { user, phone } = await phoneUser(t);
+    const tablet = await registerPhone(t, user.token, { enable: false, device: { displayName: 'iPad' } });
+    const [onPhone, onTablet] = await Promise.all([watchChallenges(t, phone), watchChallenges(t, tablet)]);
+    // Both subscribed (a subscription starts with its first next()) before the sign-in begins.
+    const [phoneNext, tabletNext] = [onPhone.next(), onTablet.next()];
+    const subscribed = t.server.app.live.challenges.size();
+    while (t.server.app.live.challenges.size() < subscribed + 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    const attempt = await started(t, user.userPrincipalName);
+    expect(((await phoneNext) as any).data.phoneSignInChallenges).toMatchObject({ id: attempt.attemptId, kind: 'PHONE_SIGN_IN' });
+    // The tablet has no phone sign-in credential: neither the push nor the event after it reaches it.
+    const nothing = new Promise((resolve) => setTimeout(() => resolve('nothing'), 500));
+    expect(await Promise.race([tabletNext, nothing])).toBe('nothing');
+    expect((await pending(t, tablet)).data.pendingPhoneSignInChallenges).toEqual([]);
+    await Promise.all([onPhone.close(), onTablet.close()]);
+  });
+
   it('pushes to a device without a phone sign-in credential after the password, and its device key approves', async () => {
     const { user } = await pushUser();
     const phone = await registerPhone(t, user.token, { enable: false });

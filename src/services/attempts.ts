@@ -12,6 +12,7 @@ import type { TenantSettings } from '../domain/settings.js';
 import { type AttemptKind, type AttemptStatus, type FailureReason, logStatusOf, sourcesOf } from '../domain/signInAttempt.js';
 import type { App } from './app.js';
 import { type Actor, type AuditEntry, audit } from './audit.js';
+import { type ChallengeView, challengeView } from './pendingChallenges.js';
 import { type SignInRisk, signInLogInsert, updateSignInLog } from './signInLogs.js';
 import { randomSecret } from './system.js';
 import { runUseCase } from './useCase.js';
@@ -100,14 +101,14 @@ export async function startAttempt(
     risk?: SignInRisk & { warning: string | null };
     now: Date;
   },
-): Promise<StartedAttempt> {
+): Promise<StartedAttempt & { challenge: ChallengeView }> {
   const { style, digits, choices } = o.settings.numberMatching;
   const match = drawNumber(style, digits, choices);
   const attemptSecret = randomSecret(ATTEMPT_SECRET_BYTES);
   const expiresAt = addSeconds(o.now, o.settings.challengeLifetimeSeconds);
   // The id is made here so that the log row can name it in the same statement.
   const attemptId = randomUUID();
-  const attempt = tx.insert(signInAttempts).values({
+  const row = {
     id: attemptId,
     tenantId: o.user.tenantId,
     userId: o.user.id,
@@ -123,7 +124,8 @@ export async function startAttempt(
     riskWarning: o.risk?.warning ?? null,
     createdAt: o.now,
     expiresAt,
-  });
+  };
+  const attempt = tx.insert(signInAttempts).values(row);
   const log = signInLogInsert(tx, {
     tenantId: o.user.tenantId,
     userId: o.user.id,
@@ -141,7 +143,7 @@ export async function startAttempt(
   });
   // The log row's foreign key is checked at the end of the statement, once the attempt is in.
   await tx.execute(sql`with attempt as (${attempt.getSQL()}) ${log.getSQL()}`);
-  return { attemptId, attemptSecret, number: match.number, expiresAt };
+  return { attemptId, attemptSecret, number: match.number, expiresAt, challenge: challengeView(row, o.user.userPrincipalName, o.settings) };
 }
 
 const uuid = z.uuid();

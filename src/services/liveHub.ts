@@ -13,6 +13,8 @@ import { watchedAttempts } from './signIn.js';
 /** How often the node looks at the event transport's state, and how long after its return it reads. */
 const TRANSPORT_CHECK_MS = 1000;
 const RESUBSCRIBE_SETTLE_MS = 500;
+/** Challenges remembered as pushed here while their events are on the way: far more than sign-ins in flight on one node. */
+const PUSHED_HERE_MAX = 10_000;
 
 /** A browser following an attempt, or an admin following alerts: nothing to tell them apart by. */
 type Watcher = object;
@@ -29,6 +31,12 @@ export interface LiveHub {
   signInLogs: LiveTopic<LogFollower<SignInLogRow>, SignInLogRow>;
   /** Admins following the audit log, by tenant id. */
   auditLogs: LiveTopic<LogFollower<AuditLogRow>, AuditLogRow>;
+  /**
+   * A challenge this node has just committed: its authenticators connected here (of `deviceIds`,
+   * the devices that may see it, read in the same transaction) get it at once, and the event that
+   * follows makes no read here. Other nodes read it on the event, as for any challenge.
+   */
+  pushedHere(userId: string, view: ChallengeView, deviceIds: string[]): void;
   close(): Promise<void>;
 }
 
@@ -79,8 +87,19 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
     return iterator;
   };
   const alertFailed = (err: unknown) => logger.warn({ err }, 'live read failed');
+  // Challenges pushed here without a read, until their own event comes back (bounded: events can be lost).
+  const pushedHere = new Set<string>();
+  const pushHere = (userId: string, view: ChallengeView, deviceIds: string[]) => {
+    if (pushedHere.size >= PUSHED_HERE_MAX) pushedHere.delete(pushedHere.values().next().value!);
+    pushedHere.add(view.id);
+    const eligible = new Set(deviceIds);
+    const forDevice = new Map<DeviceAuth, ChallengeView[]>(hub.challenges.subscribersOf(userId).map((auth) => [auth, eligible.has(auth.deviceId) ? [view] : []]));
+    hub.challenges.deliver(new Map([[userId, forDevice]]));
+  };
   const subscriptions = [
-    follow(app.events.subscribe('userChallenge'), ({ userId }) => hub.challenges.changed(userId)),
+    follow(app.events.subscribe('userChallenge'), ({ userId, challengeId }) => {
+      if (!pushedHere.delete(challengeId)) hub.challenges.changed(userId);
+    }),
     // The event carries the attempt's view: its browsers are told without a read.
     follow(app.events.subscribe('signInAttemptChanged'), ({ attemptId, status, kind, failureReason, expiresAt }) =>
       hub.attempts.changedTo(attemptId, { id: attemptId, status, kind, failureReason, expiresAt: new Date(expiresAt) } as AttemptView),
@@ -107,6 +126,7 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
   watch.unref();
   return {
     ...hub,
+    pushedHere: pushHere,
     close: async () => {
       clearInterval(watch);
       stopResumes();

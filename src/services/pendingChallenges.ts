@@ -29,7 +29,12 @@ export interface ChallengeView {
   createdAt: Date;
 }
 
-function challengeView(attempt: Attempt, userPrincipalName: string, settings: TenantSettings): ChallengeView {
+/** What an authenticator is shown of an attempt, as the tenant's settings allow (from a stored row, or from a new one as it is written). */
+export function challengeView(
+  attempt: Pick<Attempt, 'id' | 'kind' | 'nonce' | 'appName' | 'location' | 'ipAddress' | 'expiresAt' | 'numberStyle' | 'numberChoices' | 'riskWarning' | 'createdAt'>,
+  userPrincipalName: string,
+  settings: TenantSettings,
+): ChallengeView {
   return {
     id: attempt.id,
     kind: attempt.kind,

@@ -1,4 +1,4 @@
-import { and, eq, exists, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, exists, gt, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { devices, groupMembers, phoneSignInPolicies, signInAttempts, signInLogs, tenants, type users } from '../db/schema.js';
 import type { PastSignIn } from '../domain/risk.js';
@@ -12,6 +12,10 @@ export interface PushState {
   policy: EffectivePolicy;
   hasLiveCredential: boolean;
   hasLiveDevice: boolean;
+  /** The user's live devices holding a live phone sign-in credential: where a phone sign-in goes. */
+  credentialDeviceIds: string[];
+  /** The user's live devices: where push MFA goes. */
+  liveDeviceIds: string[];
   hasPendingAttempt: boolean;
   /** Pushes since the rate limit's window began (the window restarts at the last completed sign-in). */
   pushesInWindow: number;
@@ -43,8 +47,8 @@ export async function loadPushState(tx: Executor, user: typeof users.$inferSelec
       // Lists come back as JSON: postgres.js parses json by itself, while Postgres arrays would need
       // the array types it no longer fetches on connecting (fetch_types: false, see db/client.ts).
       groupIds: sql<string[]>`(select coalesce(json_agg(${groupMembers.groupId}), '[]'::json) from ${groupMembers} where ${groupMembers.userId} = ${user.id})`,
-      hasLiveCredential: exists(liveCredentials(tx, { userId: user.id })).mapWith(Boolean),
-      hasLiveDevice: exists(tx.select({ id: devices.id }).from(devices).where(and(eq(devices.userId, user.id), isNull(devices.revokedAt)))).mapWith(Boolean),
+      credentialDeviceIds: sql<string[]>`(select coalesce(json_agg(distinct c.device_id), '[]'::json) from (${liveCredentials(tx, { userId: user.id })}) c)`,
+      liveDeviceIds: sql<string[]>`(select coalesce(json_agg(${devices.id}), '[]'::json) from ${devices} where ${devices.userId} = ${user.id} and ${devices.revokedAt} is null)`,
       hasPendingAttempt: exists(
         tx.select({ id: signInAttempts.id }).from(signInAttempts).where(and(mine, eq(signInAttempts.status, 'PENDING'), gt(signInAttempts.expiresAt, now))),
       ).mapWith(Boolean),
@@ -60,8 +64,10 @@ export async function loadPushState(tx: Executor, user: typeof users.$inferSelec
   const saved = row && row.policyEnabled !== null ? { enabled: row.policyEnabled, includeTargets: row.includeTargets!, excludeTargets: row.excludeTargets! } : null;
   return {
     policy: effectivePolicy({ id: user.id, disabled: user.disabled, groupIds: row?.groupIds ?? [] }, saved, row?.legacy ?? false),
-    hasLiveCredential: row?.hasLiveCredential ?? false,
-    hasLiveDevice: row?.hasLiveDevice ?? false,
+    hasLiveCredential: (row?.credentialDeviceIds ?? []).length > 0,
+    hasLiveDevice: (row?.liveDeviceIds ?? []).length > 0,
+    credentialDeviceIds: row?.credentialDeviceIds ?? [],
+    liveDeviceIds: row?.liveDeviceIds ?? [],
     hasPendingAttempt: row?.hasPendingAttempt ?? false,
     signInHistory: (row?.history ?? []).map(({ id: _id, atMs, ...place }) => ({ ...place, at: new Date(Number(atMs)) })),
     pushesInWindow: countSince(row?.recentPushesMs ?? [], pushWindowStart(now, settings.pushRateLimit.windowMinutes, row?.lastSuccessMs == null ? null : new Date(Number(row.lastSuccessMs)))),

@@ -107,7 +107,7 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
       }, outbox);
       return passwordRequired(reason);
     }
-    const started = await startAttempt(tx, {
+    const { challenge, ...started } = await startAttempt(tx, {
       kind: 'PHONE_SIGN_IN',
       user: found!.user,
       settings,
@@ -117,7 +117,7 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
       risk: risk ?? undefined,
       now,
     });
-    outbox.challenge(found!.user.id, started.attemptId);
+    outbox.challenge(found!.user.id, started.attemptId, { view: challenge, deviceIds: verdict!.deviceIds });
     return { type: 'PHONE_SIGN_IN_STARTED', ...started } as const;
   });
 }

@@ -58,7 +58,7 @@ export async function pushVerdict(
   kind: AttemptKind,
   now: Date,
   mandatory = false,
-): Promise<{ reason: RefusalReason | null; signInHistory: PastSignIn[] }> {
+): Promise<{ reason: RefusalReason | null; signInHistory: PastSignIn[]; deviceIds: string[] }> {
   const state = await loadPushState(tx, user, settings, now);
   const reason = refusalReason({
     now,
@@ -74,7 +74,8 @@ export async function pushVerdict(
     rateLimited: pushRateLimited(state.pushesInWindow, settings.pushRateLimit.maxPushes),
     hasPendingAttempt: state.hasPendingAttempt,
   });
-  return { reason, signInHistory: state.signInHistory };
+  // The devices that may see the challenge (pendingChallenges.ts visibleKinds): this node pushes to those connected here without a read.
+  return { reason, signInHistory: state.signInHistory, deviceIds: kind === 'PHONE_SIGN_IN' ? state.credentialDeviceIds : state.liveDeviceIds };
 }
 
 /** The user's sign-ins still open to a session: waiting on the phone, or approved and not yet redeemed. */

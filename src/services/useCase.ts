@@ -5,12 +5,19 @@ import type { App } from './app.js';
 import { type Attempt, type AttemptView, attemptView } from './attempts.js';
 import { stopIfCallerGone } from './caller.js';
 import { type DeviceAuth, spendAssertion, touchDevice } from './devices.js';
+import type { ChallengeView } from './pendingChallenges.js';
 import type { SignInsEnded } from './signInLogs.js';
+
+/** A challenge as its use case wrote it, and the devices that may see it: what this node pushes to its own sockets without a read. */
+export interface LocalPush {
+  view: ChallengeView;
+  deviceIds: string[];
+}
 
 /** Events a use case causes, and the sign-ins it ended (for the metrics), held until its transaction has committed. */
 export class Outbox implements SignInsEnded {
   private readonly attempts = new Map<string, AttemptView>();
-  private readonly challenges: Array<{ userId: string; challengeId: string }> = [];
+  private readonly challenges: Array<{ userId: string; challengeId: string; local?: LocalPush }> = [];
   private readonly alerts: Array<{ tenantId: string; alertId: string }> = [];
   private readonly revokedDevices: string[] = [];
   private readonly revokedSessions: Array<{ userId: string; sessionId: string }> = [];
@@ -22,8 +29,9 @@ export class Outbox implements SignInsEnded {
   attemptChanged(attempt: Attempt) {
     this.attempts.set(attempt.id, attemptView(attempt));
   }
-  challenge(userId: string, challengeId: string) {
-    this.challenges.push({ userId, challengeId });
+  /** A new challenge for the user's authenticators; with `local`, those connected to this node get it without a read. */
+  challenge(userId: string, challengeId: string, local?: LocalPush) {
+    this.challenges.push({ userId, challengeId, local });
   }
   alert(tenantId: string, alertId: string) {
     this.alerts.push({ tenantId, alertId });
@@ -51,7 +59,10 @@ export class Outbox implements SignInsEnded {
     for (const [attemptId, view] of this.attempts) {
       app.events.publish('signInAttemptChanged', { attemptId, status: view.status, kind: view.kind, failureReason: view.failureReason, expiresAt: view.expiresAt.toISOString() });
     }
-    for (const challenge of this.challenges) app.events.publish('userChallenge', challenge);
+    for (const { userId, challengeId, local } of this.challenges) {
+      if (local) app.live.pushedHere(userId, local.view, local.deviceIds);
+      app.events.publish('userChallenge', { userId, challengeId });
+    }
     for (const alert of this.alerts) app.events.publish('securityAlert', alert);
     for (const deviceId of this.revokedDevices) app.events.publish('deviceRevoked', { deviceId });
     for (const revoked of this.revokedSessions) app.events.publish('sessionRevoked', revoked);
