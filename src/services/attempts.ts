@@ -15,7 +15,7 @@ import { type Actor, type AuditEntry, audit } from './audit.js';
 import { type ChallengeView, challengeView } from './pendingChallenges.js';
 import { type SignInRisk, signInLogInsert, updateSignInLog } from './signInLogs.js';
 import { randomSecret } from './system.js';
-import { runUseCase } from './useCase.js';
+import { type Outbox, runUseCase } from './useCase.js';
 
 /** 256 bits: the browser's bearer capability for one attempt, stored only as its SHA-256. */
 const ATTEMPT_SECRET_BYTES = 32;
@@ -87,9 +87,10 @@ export async function transition(
   return row;
 }
 
-/** Stores a new attempt and its sign-in log row, in one statement; the caller publishes the challenge after commit. */
+/** Stores a new attempt and its sign-in log row, in one statement; the caller publishes the challenge after commit (the outbox remembers the attempt for its browser). */
 export async function startAttempt(
   tx: Executor,
+  outbox: Outbox,
   o: {
     kind: AttemptKind;
     user: typeof users.$inferSelect;
@@ -143,6 +144,7 @@ export async function startAttempt(
   });
   // The log row's foreign key is checked at the end of the statement, once the attempt is in.
   await tx.execute(sql`with attempt as (${attempt.getSQL()}) ${log.getSQL()}`);
+  outbox.attemptBegun({ id: attemptId, kind: o.kind, status: 'PENDING', failureReason: null, expiresAt }, row.secretHash);
   return { attemptId, attemptSecret, number: match.number, expiresAt, challenge: challengeView(row, o.user.userPrincipalName, o.settings) };
 }
 

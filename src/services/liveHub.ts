@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { constantTimeEqual, sha256 } from '../domain/secrets.js';
 import { isFinal } from '../domain/signInAttempt.js';
 import type { EventBus } from '../realtime/events.js';
 import type { App } from './app.js';
@@ -13,8 +14,8 @@ import { watchedAttempts } from './signIn.js';
 /** How often the node looks at the event transport's state, and how long after its return it reads. */
 const TRANSPORT_CHECK_MS = 1000;
 const RESUBSCRIBE_SETTLE_MS = 500;
-/** Challenges remembered as pushed here while their events are on the way: far more than sign-ins in flight on one node. */
-const PUSHED_HERE_MAX = 10_000;
+/** Challenges pushed here and attempts begun here that the node remembers: far more than sign-ins in flight on one node. */
+const REMEMBERED_MAX = 10_000;
 
 /** A browser following an attempt, or an admin following alerts: nothing to tell them apart by. */
 type Watcher = object;
@@ -37,6 +38,15 @@ export interface LiveHub {
    * follows makes no read here. Other nodes read it on the event, as for any challenge.
    */
   pushedHere(userId: string, view: ChallengeView, deviceIds: string[]): void;
+  /** An attempt this node has just committed, with its secret's hash: its browser's first view here needs no read (knownAttempt). */
+  begunHere(view: AttemptView, secretHash: string): void;
+  /**
+   * The view of an attempt begun here if `attemptSecret` is its secret (null if not), kept current
+   * by the attempt's events; undefined when this node does not know it well enough — not begun
+   * here, expired by the clock, or the event transport away or lately back (events may be lost) —
+   * and the caller reads the database.
+   */
+  knownAttempt(attemptId: string, attemptSecret: string): AttemptView | null | undefined;
   close(): Promise<void>;
 }
 
@@ -89,8 +99,15 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
   const alertFailed = (err: unknown) => logger.warn({ err }, 'live read failed');
   // Challenges pushed here without a read, until their own event comes back (bounded: events can be lost).
   const pushedHere = new Set<string>();
+  // Attempts begun here, until final: their latest view, from the events every change publishes.
+  const begun = new Map<string, { secretHash: string; view: AttemptView }>();
+  const knownAttempt = (attemptId: string, attemptSecret: string) => {
+    const known = begun.get(attemptId);
+    if (!known || !bus.connected() || known.view.expiresAt <= app.clock.now()) return undefined;
+    return constantTimeEqual(known.secretHash, sha256(attemptSecret)) ? known.view : null;
+  };
   const pushHere = (userId: string, view: ChallengeView, deviceIds: string[]) => {
-    if (pushedHere.size >= PUSHED_HERE_MAX) pushedHere.delete(pushedHere.values().next().value!);
+    if (pushedHere.size >= REMEMBERED_MAX) pushedHere.delete(pushedHere.values().next().value!);
     pushedHere.add(view.id);
     const eligible = new Set(deviceIds);
     const forDevice = new Map<DeviceAuth, ChallengeView[]>(hub.challenges.subscribersOf(userId).map((auth) => [auth, eligible.has(auth.deviceId) ? [view] : []]));
@@ -101,9 +118,14 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
       if (!pushedHere.delete(challengeId)) hub.challenges.changed(userId);
     }),
     // The event carries the attempt's view: its browsers are told without a read.
-    follow(app.events.subscribe('signInAttemptChanged'), ({ attemptId, status, kind, failureReason, expiresAt }) =>
-      hub.attempts.changedTo(attemptId, { id: attemptId, status, kind, failureReason, expiresAt: new Date(expiresAt) } as AttemptView),
-    ),
+    follow(app.events.subscribe('signInAttemptChanged'), ({ attemptId, status, kind, failureReason, expiresAt }) => {
+      const view = { id: attemptId, status, kind, failureReason, expiresAt: new Date(expiresAt) } as AttemptView;
+      // Statuses only move forward and a final one ends the entry, so a late event cannot undo a newer one.
+      const known = begun.get(attemptId);
+      if (known && isFinal(view.status)) begun.delete(attemptId);
+      else if (known) known.view = view;
+      hub.attempts.changedTo(attemptId, view);
+    }),
     follow(app.events.subscribe('securityAlert'), ({ tenantId, alertId }) => {
       if (hub.alerts.has(tenantId)) raisedAlert(app, tenantId, alertId, hub.alerts.subscribersOf(tenantId)).then((found) => hub.alerts.deliver(found), alertFailed);
     }),
@@ -111,6 +133,7 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
   ];
   const catchUp = () => {
     logger.info('live event transport is back: reading every local subscription once');
+    begun.clear();
     void Promise.all([hub.challenges.catchUp(), hub.attempts.catchUp(), hub.signInLogs.catchUp(), hub.auditLogs.catchUp()]);
   };
   const stopResumes = bus.onResume(catchUp);
@@ -127,6 +150,11 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
   return {
     ...hub,
     pushedHere: pushHere,
+    begunHere: (view, secretHash) => {
+      if (begun.size >= REMEMBERED_MAX) begun.delete(begun.keys().next().value!);
+      begun.set(view.id, { secretHash, view });
+    },
+    knownAttempt,
     close: async () => {
       clearInterval(watch);
       stopResumes();

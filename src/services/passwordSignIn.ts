@@ -126,7 +126,7 @@ export async function signInWithPassword(
       // with no device gets a session that may only register one (registrationRequired).
       if (refusal === 'NO_DEVICE' || refusal === 'PUSH_NOT_ALLOWED') return null;
       if (refusal) return { refusal };
-      const { challenge: _shownByTheRead, ...started } = await startAttempt(tx, { kind: 'PUSH_MFA', user: locked, settings, context: input, location: location ?? UNKNOWN_LOCATION, place, now });
+      const { challenge: _shownByTheRead, ...started } = await startAttempt(tx, outbox, { kind: 'PUSH_MFA', user: locked, settings, context: input, location: location ?? UNKNOWN_LOCATION, place, now });
       outbox.challenge(user.id, started.attemptId);
       return { started };
     });

@@ -107,7 +107,7 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
       }, outbox);
       return passwordRequired(reason);
     }
-    const { challenge, ...started } = await startAttempt(tx, {
+    const { challenge, ...started } = await startAttempt(tx, outbox, {
       kind: 'PHONE_SIGN_IN',
       user: found!.user,
       settings,
@@ -122,9 +122,12 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
   });
 }
 
-/** The attempt now (the read that checks the secret), then every change, until it is final. Null for a wrong secret. */
+/** The attempt now (the read that checks the secret, unless this node began it), then every change, until it is final. Null for a wrong secret. */
 export async function watchAttempt(app: App, attemptId: string, attemptSecret: string): Promise<AsyncIterable<AttemptView> | null> {
   return app.live.attempts.subscribeAfter(attemptId, {}, async () => {
+    // Begun on this node: known here, kept current by its events.
+    const known = app.live.knownAttempt(attemptId, attemptSecret);
+    if (known !== undefined) return known && [known];
     const attempt = await attemptForSecret(app.db, attemptId, attemptSecret);
     return attempt && [attemptView(attempt)];
   });

@@ -17,6 +17,7 @@ export interface LocalPush {
 /** Events a use case causes, and the sign-ins it ended (for the metrics), held until its transaction has committed. */
 export class Outbox implements SignInsEnded {
   private readonly attempts = new Map<string, AttemptView>();
+  private readonly begun: Array<{ view: AttemptView; secretHash: string }> = [];
   private readonly challenges: Array<{ userId: string; challengeId: string; local?: LocalPush }> = [];
   private readonly alerts: Array<{ tenantId: string; alertId: string }> = [];
   private readonly revokedDevices: string[] = [];
@@ -28,6 +29,10 @@ export class Outbox implements SignInsEnded {
   /** The attempt as it now is (the row the transition returned): its browser is told this. */
   attemptChanged(attempt: Attempt) {
     this.attempts.set(attempt.id, attemptView(attempt));
+  }
+  /** A new attempt: its browser, if it follows it on this node, gets its first view without a read. */
+  attemptBegun(view: AttemptView, secretHash: string) {
+    this.begun.push({ view, secretHash });
   }
   /** A new challenge for the user's authenticators; with `local`, those connected to this node get it without a read. */
   challenge(userId: string, challengeId: string, local?: LocalPush) {
@@ -59,6 +64,7 @@ export class Outbox implements SignInsEnded {
     for (const [attemptId, view] of this.attempts) {
       app.events.publish('signInAttemptChanged', { attemptId, status: view.status, kind: view.kind, failureReason: view.failureReason, expiresAt: view.expiresAt.toISOString() });
     }
+    for (const { view, secretHash } of this.begun) app.live.begunHere(view, secretHash);
     for (const { userId, challengeId, local } of this.challenges) {
       if (local) app.live.pushedHere(userId, local.view, local.deviceIds);
       app.events.publish('userChallenge', { userId, challengeId });
