@@ -1,25 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { addUser } from './authenticatorClient.js';
-import { createTenant, type TestServer, startTestServer } from './harness.js';
-import { follow, passwordSignIn } from './signInFlow.js';
+import { createTenant } from './harness.js';
+import { follow, passwordSignIn, sharedServices, twoNodesPerBlock } from './signInFlow.js';
 
 // An admin's console is connected to one node while sign-ins land on another: the feed hears of
 // them through Redis and reads them from the shared Postgres.
-const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 
 const FEED = `subscription($filter: SignInLogFilter, $after: String) { signInLogs(filter: $filter, after: $after) { id feedCursor userId status } }`;
 
-describe.runIf(shared)('the live sign-in log across two nodes', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ PUBLIC_URL: a.url }, { nodeOf: a });
-  });
-  afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
-  });
+describe.runIf(sharedServices)('the live sign-in log across two nodes', () => {
+  const [a, b] = twoNodesPerBlock();
 
   it('delivers a sign-in made on one node to an admin following on the other, and resumes on either', async () => {
     const tenant = await createTenant(a);

@@ -1,24 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { deviceAuthorization } from './authenticatorClient.js';
-import { type TestServer, startTestServer } from './harness.js';
-import { ATTEMPT, CHALLENGE, cancel, complete, follow, phoneUser, signResponse, started } from './signInFlow.js';
+import { ATTEMPT, CHALLENGE, cancel, complete, follow, phoneUser, sharedServices, signResponse, started, twoNodesPerBlock } from './signInFlow.js';
 
 // Several API nodes behind one PUBLIC_URL share Postgres and Redis: a sign-in begun on one node is
 // pushed to a phone connected to another, and the browser on the first learns the outcome live.
-const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 
-describe.runIf(shared)('several API nodes on one Postgres and Redis', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ PUBLIC_URL: a.url }, { nodeOf: a });
-  });
-  afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
-  });
+describe.runIf(sharedServices)('several API nodes on one Postgres and Redis', () => {
+  const [a, b] = twoNodesPerBlock();
 
   it('shares one issuer and signing key', async () => {
     expect(b.server.issuer).toBe(a.server.issuer);

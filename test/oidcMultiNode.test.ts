@@ -1,26 +1,16 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as client from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTenant, type TestServer, startTestServer } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { createTenant } from './harness.js';
 import { CALLBACK, application, authorizationRequest, phoneSignIn, postLogin, redeem, relyingParty } from './oidcFlow.js';
-import { phoneUser } from './signInFlow.js';
+import { phoneUser, sharedServices, twoNodesPerBlock } from './signInFlow.js';
 import { CookieBrowser as Browser } from './support/cookieBrowser.js';
 
 // Several API nodes behind one PUBLIC_URL share every provider record through Postgres: an
 // authorization begun on one node (its interaction, cookies, code) finishes on the other.
-const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 
-describe.runIf(shared)('OpenID Connect on several nodes', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ PUBLIC_URL: a.url }, { nodeOf: a });
-  });
-  afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
-  });
+describe.runIf(sharedServices)('OpenID Connect on several nodes', () => {
+  const [a, b] = twoNodesPerBlock();
 
   /** The same request sent to node B instead of node A (as a load balancer may). */
   const onB = (url: string | URL) => new URL(new URL(url).pathname + new URL(url).search, b.url);

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { addUser } from './authenticatorClient.js';
-import { createTenant, type TestServer, startTestServer } from './harness.js';
-import { auditOf, passwordSignIn, serverPerFile, setSettings } from './signInFlow.js';
+import { createTenant, type TestServer } from './harness.js';
+import { auditOf, passwordSignIn, serverPerFile, setSettings, sharedServices, twoNodesPerBlock } from './signInFlow.js';
 
 const t = serverPerFile();
 
@@ -146,19 +146,9 @@ describe('sockets signed in with an access token', () => {
   });
 });
 
-const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 
-describe.runIf(shared)('sockets signed in with an access token, on several nodes', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    a = await startTestServer();
-    b = await startTestServer({ PUBLIC_URL: a.url }, { nodeOf: a });
-  });
-  afterAll(async () => {
-    await b?.stop();
-    await a?.stop();
-  });
+describe.runIf(sharedServices)('sockets signed in with an access token, on several nodes', () => {
+  const [a, b] = twoNodesPerBlock();
 
   // Attack: signing out on one node while the socket lives on another.
   it('are closed on every node when their session signs out on one', async () => {

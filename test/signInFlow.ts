@@ -17,23 +17,47 @@ const ERR = '... on Error { code message } ... on DomainError { field }';
 export const ATTEMPT = 'id kind status failureReason expiresAt';
 export const CHALLENGE = 'id kind nonce userPrincipalName appName location ipAddress expiresAt numberChoices';
 
-/**
- * The server of one test file: started before its tests, stopped after them. The returned
- * object stands for it (a test file's top level runs before beforeAll).
- */
+/** An object that stands for the server `current` returns once it has started (a test file's top level runs before beforeAll). */
+function standIn(current: () => TestServer | undefined): TestServer {
+  return new Proxy({} as TestServer, {
+    get(_, name) {
+      const server = current();
+      if (!server) throw new Error('The test server starts in beforeAll; use it inside tests.');
+      const value = (server as any)[name];
+      return typeof value === 'function' ? value.bind(server) : value;
+    },
+  });
+}
+
+/** The server of one test file: started before its tests, stopped after them. */
 export function serverPerFile(options: Parameters<typeof startTestServer>[1] = {}): TestServer {
   let current: TestServer | undefined;
   beforeAll(async () => {
     current = await startTestServer({}, options);
   });
   afterAll(() => current?.stop());
-  return new Proxy({} as TestServer, {
-    get(_, name) {
-      if (!current) throw new Error('The test server starts in beforeAll; use it inside tests.');
-      const value = (current as any)[name];
-      return typeof value === 'function' ? value.bind(current) : value;
-    },
+  return standIn(() => current);
+}
+
+/** Whether the suite runs on a shared Postgres and Redis, where several API nodes can run side by side. */
+export const sharedServices = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+
+/**
+ * Two API nodes behind one PUBLIC_URL on the same Postgres and Redis (sharedServices), started
+ * before the tests of the describe block that calls this and stopped after them.
+ */
+export function twoNodesPerBlock(): [TestServer, TestServer] {
+  let a: TestServer | undefined;
+  let b: TestServer | undefined;
+  beforeAll(async () => {
+    a = await startTestServer();
+    b = await startTestServer({ PUBLIC_URL: a.url }, { nodeOf: a });
   });
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+  });
+  return [standIn(() => a), standIn(() => b)];
 }
 
 export interface Started {
