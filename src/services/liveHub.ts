@@ -144,6 +144,8 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
   const watch = setInterval(() => {
     const up = bus.connected();
     if (up && !wasUp) setTimeout(catchUp, RESUBSCRIBE_SETTLE_MS).unref();
+    // What was learnt from events goes as soon as events may be missed, not only once they are back.
+    if (!up && wasUp) begun.clear();
     wasUp = up;
   }, TRANSPORT_CHECK_MS);
   watch.unref();
