@@ -62,6 +62,7 @@ export const MUTATION_ERRORS = {
     'CREDENTIAL_NOT_USABLE',
     'USER_VERIFICATION_REQUIRED',
     'SIGN_IN_REFUSED_FOR_RISK',
+    'RATE_LIMITED',
   ],
 } as const satisfies Record<string, readonly ErrorCode[]>;
 

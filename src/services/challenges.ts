@@ -120,6 +120,9 @@ export async function respondToChallenge(app: App, auth: DeviceAuth, response: s
     targetType: 'DEVICE',
     targetId: auth.deviceId,
   };
+  // Over HTTP the request's assertion was counted against the device's allowance (yoga.ts
+  // authenticate); an answer on the phone's socket (its assertion spent at connect) counts the same.
+  if (!auth.assertion) await app.rateLimits.consume('deviceAssertion', { ip: phoneIp, account: auth.deviceId });
   // The request's device assertion is spent in the answer's transaction; every other way out spends
   // it on its own before anything is audited or answered, so a replayed request does nothing.
   const result = await auditingRefusals(app, trail, async () => {
