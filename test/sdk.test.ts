@@ -101,6 +101,35 @@ describe('the authenticator SDK', () => {
     expect(seen.states.at(-1)).toBe('stopped');
   }, 120_000);
 
+  it('answers on the live connection while the feed has one, and over HTTP once it has not', async () => {
+    const posted: string[] = [];
+    const counting: AppOptions['fetch'] = (input, init) => {
+      posted.push(String(init?.body ?? ''));
+      return fetch(input, init);
+    };
+    const { user, app } = await activatedApp({ fetch: counting });
+    const seen = recorder();
+    const feed = app.listen(seen.options);
+    const answersOverHttp = () => posted.filter((body) => body.includes('respondToPhoneSignInChallenge')).length;
+    try {
+      await seen.until('live', () => seen.states.includes('live'));
+      const first = await started(t, user.userPrincipalName);
+      await seen.until('the first challenge', () => seen.challenges.length === 1);
+      expect(await app.approve(seen.challenges[0]!, first.number, 'biometric')).toBe('APPROVED');
+      expect(answersOverHttp()).toBe(0);
+      await feed.stop();
+      expect(app.liveSocket).toBeUndefined();
+      await cancel(t, first);
+      const second = await started(t, user.userPrincipalName);
+      const [pending] = await app.pendingChallenges();
+      expect(await app.deny(pending!)).toBe('DENIED');
+      expect(answersOverHttp()).toBe(1);
+      expect((await attemptQuery(t, second)).data.signInAttempt.status).toBe('DENIED');
+    } finally {
+      await feed.stop();
+    }
+  }, 120_000);
+
   it('falls back to polling where WebSockets are blocked, still delivering each challenge once', async () => {
     // A network that refuses WebSocket connections (some proxies do): every socket goes nowhere.
     class Blocked extends WebSocket {

@@ -1,7 +1,7 @@
 /**
  * The authenticators: every phone of every user connected over graphql-ws with the
- * `phoneSignInChallenges` subscription and a fresh ES256 device assertion, as the SDK's
- * AuthenticatorApp.listen does, but from several source addresses (sockets.ts).
+ * `phoneSignInChallenges` subscription and a fresh ES256 device assertion, answering on that
+ * connection, as the SDK's AuthenticatorApp.listen does, but from several source addresses (sockets.ts).
  */
 import { type Client, createClient } from 'graphql-ws';
 import type { AuthenticatorApp, PhoneSignInChallenge } from '../../src/sdk/index.js';
@@ -46,6 +46,8 @@ export async function connectPhones(wsUrl: string, users: BenchUser[], onChallen
       },
     );
     await acknowledged;
+    // As the SDK's feed does while live: the phone answers on this connection.
+    phone.liveSocket = client;
     connected.add(phone);
     clients.push(client);
     if (clients.length % 500 === 0) onProgress(clients.length);

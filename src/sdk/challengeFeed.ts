@@ -120,9 +120,11 @@ export function listenForChallenges(app: AuthenticatorApp, options: ListenOption
         clearTimeout(pollTimer);
         pollTimer = undefined;
         setState('live');
+        app.liveSocket = client;
       },
       closed: () => {
         clearTimeout(pongTimer);
+        if (app.liveSocket === client) app.liveSocket = undefined;
         startPolling();
       },
       // A socket that stopped answering (a phone that changed networks) is replaced, not waited on.
@@ -170,6 +172,7 @@ export function listenForChallenges(app: AuthenticatorApp, options: ListenOption
     async stop() {
       if (state === 'stopped') return;
       setState('stopped');
+      if (app.liveSocket === client) app.liveSocket = undefined;
       for (const timer of [pollTimer, pongTimer, resubscribeTimer]) clearTimeout(timer);
       unsubscribe();
       // A connection attempt abandoned by the unsubscribe rejects dispose with its close event: nothing was open.

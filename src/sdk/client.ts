@@ -1,7 +1,8 @@
+import type { Client } from 'graphql-ws';
 import { parseActivationUrl } from './activationLink.js';
 import { AuthenticatorKeys, type Decision, type KeyOptions, type UserVerification } from './authenticator.js';
 import { type ChallengeFeed, type ListenOptions, listenForChallenges } from './challengeFeed.js';
-import { type Fetch, graphqlRequest } from './graphql.js';
+import { ApiError, type Fetch, graphqlRequest, socketRequest } from './graphql.js';
 import type { AuthenticatorState, KeyStore } from './keyStore.js';
 
 /**
@@ -76,6 +77,9 @@ export async function discoverIssuer(endpoint: string, fetchImpl: Fetch = global
 
 /** An authenticator app: its keys, the endpoint it was activated against, and the calls it makes. */
 export class AuthenticatorApp {
+  /** The connection of a live challenge feed (listen), set while it is open: answers go on it. */
+  liveSocket: Client | undefined;
+
   private constructor(
     readonly keys: AuthenticatorKeys,
     readonly endpoint: string,
@@ -179,11 +183,19 @@ export class AuthenticatorApp {
   async answer(challenge: PhoneSignInChallenge, answer: Answer): Promise<{ status: string; failureReason: string | null }> {
     const key = answer.key ?? (challenge.kind === 'PUSH_MFA' && !this.phoneSignInEnabled ? 'device' : 'credential');
     const response = await this.keys.challengeResponse({ challengeId: challenge.id, nonce: challenge.nonce, ...answer, key, now: this.options.now?.() });
-    const data = await this.request(
-      `mutation($input: RespondToPhoneSignInChallengeInput!) { respondToPhoneSignInChallenge(input: $input) { ... on SignInAttempt { status failureReason } ${ERROR} } }`,
-      { input: { response } },
-    );
-    return data.respondToPhoneSignInChallenge;
+    const query = `mutation($input: RespondToPhoneSignInChallengeInput!) { respondToPhoneSignInChallenge(input: $input) { ... on SignInAttempt { status failureReason } ${ERROR} } }`;
+    const variables = { input: { response } };
+    // On the feed's live connection when there is one (no device assertion to sign, verify and
+    // spend: the connection authenticated when it opened). If it fails before answering, the same
+    // response goes over HTTP: an answer the service took already gets its stored outcome.
+    if (this.liveSocket) {
+      try {
+        return (await socketRequest(this.liveSocket, query, variables)).respondToPhoneSignInChallenge;
+      } catch (error) {
+        if (error instanceof ApiError) throw error;
+      }
+    }
+    return (await this.request(query, variables)).respondToPhoneSignInChallenge;
   }
 
   /** answer(), returning only the attempt status. */

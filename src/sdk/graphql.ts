@@ -1,3 +1,5 @@
+import type { Client } from 'graphql-ws';
+
 /** POSTing one GraphQL operation, with the two tiers of errors the API has turned into one ApiError. */
 
 export interface GraphQLResult<T = any> {
@@ -39,6 +41,11 @@ export async function graphqlRequest<T = any>(
   } catch {
     throw new ApiError(`${endpoint} answered HTTP ${response.status} without a GraphQL result; is it the GraphQL endpoint?`, undefined);
   }
+  return dataOf(result);
+}
+
+/** The data of a result; throws ApiError for a GraphQL error or a typed `Error` result. */
+function dataOf<T>(result: GraphQLResult<T>): T {
   const error = result.errors?.[0];
   if (error) throw new ApiError(error.message, error.extensions?.code);
   const typed = Object.values(result.data ?? {}).find((value: any) => value && typeof value === 'object' && typeof value.code === 'string' && typeof value.message === 'string') as
@@ -46,4 +53,29 @@ export async function graphqlRequest<T = any>(
     | undefined;
   if (typed) throw new ApiError(typed.message, typed.code);
   return result.data as T;
+}
+
+/**
+ * Runs one operation on an open graphql-ws connection (authenticated when it connected), with the
+ * same errors as graphqlRequest; a connection that fails meanwhile rejects with what closed it,
+ * which is not an ApiError.
+ */
+export function socketRequest<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let result: GraphQLResult<T> | undefined;
+    client.subscribe<T>(
+      { query, variables },
+      {
+        next: (value) => (result = value as GraphQLResult<T>),
+        error: reject,
+        complete: () => {
+          try {
+            resolve(dataOf(result ?? { errors: [{ message: 'The connection ended the operation without a result.' }] }));
+          } catch (error) {
+            reject(error);
+          }
+        },
+      },
+    );
+  });
 }
