@@ -6,6 +6,7 @@ import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError } from '../services/auth.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 import { GRAPHQL_PATH, type GraphQLYoga, allowedOrigins, authenticate, requestClientIp } from './yoga.js';
+import { LeanSubscription, isLeanOperation } from './leanSubscription.js';
 import { UserSockets } from './userSockets.js';
 import { serveGraphQLWsProtocol } from './wsTransport.js';
 
@@ -183,7 +184,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has already counted this operation in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > wsMaxSubscriptionsPerSocket) {
           return [new GraphQLError(`Too many operations on this connection: at most ${wsMaxSubscriptionsPerSocket} at a time. Complete one first.`, { extensions: { code: 'TOO_MANY_OPERATIONS' } })];
@@ -202,7 +203,13 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
         const errors = enveloped.validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        if (errors.length > 0) return errors;
+        // A phone's challenge subscription lives for hours on thousands of sockets: the lean path keeps
+        // only its topic entry and one small object for it (leanSubscription.ts).
+        if (isLeanOperation(document, payload.operationName, ctx.extra.auth?.kind ?? 'anonymous')) {
+          args.rootValue = new LeanSubscription(yoga, ctx, id, args, { ...(args.contextValue as object) }, enveloped.subscribe);
+        }
+        return args;
       },
     },
   );

@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
 
+/** Who waits for a stream's next item: a promise's settle functions, or an object that is called back. */
+export interface LiveReader<T> {
+  resolve(result: IteratorResult<T>): void;
+  reject(error: unknown): void;
+}
+
 /**
  * One live subscription: a small async iterator the node's hub pushes into. It holds a queue, one
  * waiting reader and the keys it has sent (an item goes out once per key: a challenge once per id,
@@ -8,7 +14,7 @@ import type { Logger } from 'pino';
 export class LiveStream<T> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
   private readonly sent = new Set<string>();
-  private waiting: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
+  private waiting: LiveReader<T> | undefined;
   private failure: unknown;
   private ended = false;
   private last = false;
@@ -32,9 +38,10 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
       }
       if (this.isLast?.(item)) this.last = true;
       if (this.waiting) {
-        const { resolve } = this.waiting;
+        // Called as a method: a reader may be an object (LiveReader), not a promise's functions.
+        const reader = this.waiting;
         this.waiting = undefined;
-        resolve({ value: item, done: false });
+        reader.resolve({ value: item, done: false });
       } else this.queue.push(item);
     }
     if (this.last) this.end();
@@ -48,16 +55,24 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
+    return new Promise((resolve, reject) => this.nextTo({ resolve, reject }));
+  }
+
+  /**
+   * next() without a promise: `reader` is called with the next item (at once if one is queued, or
+   * when one comes), the end, or the failure. One reader at a time, as for next(). The lean
+   * subscription path (http/leanSubscription.ts) reads this way, so a phone waiting for its next
+   * challenge holds no promise and no async frame.
+   */
+  nextTo(reader: LiveReader<T>): void {
+    if (this.queue.length > 0) return reader.resolve({ value: this.queue.shift()!, done: false });
     if (this.failure !== undefined) {
       const error = this.failure;
       this.failure = undefined;
-      return Promise.reject(error);
+      return reader.reject(error);
     }
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
+    if (this.ended) return reader.resolve({ value: undefined, done: true });
+    this.waiting = reader;
   }
 
   return(): Promise<IteratorResult<T>> {
@@ -76,11 +91,11 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
     this.ended = true;
     this.onEnd();
     if (this.waiting && this.queue.length === 0) {
-      const { resolve, reject } = this.waiting;
+      const reader = this.waiting;
       this.waiting = undefined;
-      if (this.failure === undefined) resolve({ value: undefined, done: true });
+      if (this.failure === undefined) reader.resolve({ value: undefined, done: true });
       else {
-        reject(this.failure);
+        reader.reject(this.failure);
         this.failure = undefined;
       }
     }
