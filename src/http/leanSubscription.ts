@@ -76,9 +76,11 @@ export function leanSubscriptions(): Plugin {
  * as a complete message, a failure as an error message, and the entry is removed at the end.
  */
 export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> {
+  /** Lean subscriptions started and not yet stopped in this process (for tests and metrics). */
+  static active = 0;
   private setup?: (args: ExecutionArgs) => unknown;
   private stream?: LiveStream<unknown>;
-  private stopped = false;
+  private state: 'starting' | 'live' | 'stopped' = 'starting';
   private readonly document: DocumentNode;
   private readonly operationName: string | null | undefined;
   private readonly variableValues: SubscribePayload['variables'];
@@ -107,7 +109,10 @@ export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> 
     const subscribe = this.setup!;
     this.setup = undefined;
     const result = await subscribe(args);
-    return this.stream ? this : result;
+    if (!this.stream) return result;
+    LeanSubscription.active++;
+    this.state = 'live';
+    return this;
   }
 
   /** The source stream (see leanSubscriptions): kept, and returned for envelop's hooks. */
@@ -126,7 +131,7 @@ export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> 
 
   /** Called once, by graphql-ws's loop: starts the reading, and holds that loop forever (see above). */
   next(): Promise<IteratorResult<ExecutionResult>> {
-    if (!this.stopped) this.stream!.nextTo(this);
+    if (!this.stopped()) this.stream!.nextTo(this);
     return new Promise(() => {});
   }
 
@@ -138,24 +143,24 @@ export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> 
 
   /** The stream's next item (LiveReader). */
   resolve(result: IteratorResult<unknown>) {
-    if (this.stopped) return;
+    if (this.stopped()) return;
     if (result.done) void this.end(undefined);
     else void this.deliver(result.value);
   }
 
   /** The stream failed (LiveReader). */
   reject(error: unknown) {
-    if (!this.stopped) void this.end(error);
+    if (!this.stopped()) void this.end(error);
   }
 
   private async deliver(item: unknown) {
     try {
       const { errors, ...result } = (await this.run(item, execute as Execute)) as ExecutionResult;
-      if (this.stopped) return;
+      if (this.stopped()) return;
       this.send({ id: this.id, type: MessageType.Next, payload: { ...result, ...(errors ? { errors: errors.map((e) => e.toJSON()) } : {}) } });
       this.stream!.nextTo(this);
     } catch (error) {
-      if (!this.stopped) await this.end(error);
+      if (!this.stopped()) await this.end(error);
     }
   }
 
@@ -190,9 +195,13 @@ export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> 
     if (ctx.subscriptions[id] === this) delete ctx.subscriptions[id];
   }
 
+  private stopped() {
+    return this.state === 'stopped';
+  }
+
   private stop() {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.state === 'live') LeanSubscription.active--;
+    this.state = 'stopped';
     void this.stream?.return();
   }
 
