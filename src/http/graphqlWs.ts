@@ -1,12 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
-import { CloseCode, makeServer } from 'graphql-ws';
+import { CloseCode, type Context, type SubscribePayload, makeServer } from 'graphql-ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError } from '../services/auth.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 import { GRAPHQL_PATH, type GraphQLYoga, allowedOrigins, authenticate, requestClientIp } from './yoga.js';
-import { LeanSubscription, isLeanOperation } from './leanSubscription.js';
+import { type LeanHost, LeanSubscription, isLeanOperation } from './leanSubscription.js';
 import { UserSockets } from './userSockets.js';
 import { serveGraphQLWsProtocol } from './wsTransport.js';
 
@@ -138,6 +138,10 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
       );
     },
   });
+  /** Yoga's plugins and context for an operation of a socket: who its connection proved to be. */
+  const envelope = (ctx: Context<Record<string, unknown> | undefined, WsExtra>, params?: SubscribePayload) =>
+    yoga.getEnveloped({ ws: { auth: ctx.extra.auth ?? { kind: 'anonymous' }, clientIp: ctx.extra.clientIp ?? null }, params } as never);
+  const leanHost: LeanHost = { envelope };
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>(
     {
       onConnect: async (ctx) => {
@@ -189,10 +193,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
         if (Object.keys(ctx.subscriptions).length > wsMaxSubscriptionsPerSocket) {
           return [new GraphQLError(`Too many operations on this connection: at most ${wsMaxSubscriptionsPerSocket} at a time. Complete one first.`, { extensions: { code: 'TOO_MANY_OPERATIONS' } })];
         }
-        const enveloped = yoga.getEnveloped({
-          ws: { auth: ctx.extra.auth ?? { kind: 'anonymous' }, clientIp: ctx.extra.clientIp ?? null },
-          params: payload,
-        } as never);
+        const enveloped = envelope(ctx, payload);
         const document = enveloped.parse(payload.query);
         const args: ExecutionArgs = {
           schema: enveloped.schema,
@@ -207,7 +208,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
         // A phone's challenge subscription lives for hours on thousands of sockets: the lean path keeps
         // only its topic entry and one small object for it (leanSubscription.ts).
         if (isLeanOperation(document, payload.operationName, ctx.extra.auth?.kind ?? 'anonymous')) {
-          args.rootValue = new LeanSubscription(yoga, ctx, id, args, { ...(args.contextValue as object) }, enveloped.subscribe);
+          args.rootValue = new LeanSubscription(leanHost, ctx, id, args, enveloped.subscribe);
         }
         return args;
       },

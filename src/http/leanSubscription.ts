@@ -9,7 +9,7 @@ import {
   execute,
   getOperationAST,
 } from 'graphql';
-import { type Context as WsContext, MessageType, type SubscribePayload, stringifyMessage } from 'graphql-ws';
+import { type Context as WsContext, MessageType, stringifyMessage } from 'graphql-ws';
 import type { Plugin } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
 import { LiveStream } from '../services/live.js';
@@ -24,10 +24,10 @@ const LEAN_FIELDS: ReadonlySet<string> = new Set(['phoneSignInChallenges']);
 const RUN_EVENT = Symbol('lean subscription event');
 
 type Execute = (args: ExecutionArgs) => unknown;
-type Enveloped = { execute: Execute; schema: ExecutionArgs['schema'] };
-/** What the lean path needs of yoga: an envelope per event, so each goes through the plugins. */
-export interface Envelopes {
-  getEnveloped(context: Record<string | symbol, unknown>): Enveloped;
+type WsCtx = WsContext<Record<string, unknown> | undefined, { socket: WebSocket }>;
+/** What the lean path needs of yoga, one for the node: an envelope for a socket's event, as for its operations. */
+export interface LeanHost {
+  envelope(ctx: WsCtx): { execute: Execute; schema: ExecutionArgs['schema']; contextFactory(): unknown };
 }
 
 /**
@@ -65,7 +65,9 @@ export function leanSubscriptions(): Plugin {
 
 /**
  * One phone's subscription, as graphql-ws keeps it in ctx.subscriptions: what stays for its whole
- * life is this object (the operation, a copy of the context) and its topic entry, nothing else.
+ * life is this object (its id and parsed operation, which yoga's parser cache shares) and its topic
+ * entry, nothing else. Each event gets a fresh context from yoga's context factory, as a new
+ * operation on the socket would, so no per-request cache (scope-auth's) outlives its event.
  *
  * graphql-ws reads a subscription with `for await` inside its message handler; here the first
  * next() returns a promise that never settles and that nothing holds, so that handler's frame,
@@ -83,20 +85,17 @@ export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> 
   private state: 'starting' | 'live' | 'stopped' = 'starting';
   private readonly document: DocumentNode;
   private readonly operationName: string | null | undefined;
-  private readonly variableValues: SubscribePayload['variables'];
 
   constructor(
-    private readonly envelopes: Envelopes,
-    private readonly ctx: WsContext<Record<string, unknown> | undefined, { socket: WebSocket }>,
+    private readonly host: LeanHost,
+    private readonly ctx: WsCtx,
     private readonly id: string,
-    args: { document: DocumentNode; operationName?: string | null; variableValues?: SubscribePayload['variables'] },
-    /** Each event runs with a fresh copy, so no per-request cache (scope-auth's) outlives its event. */
-    private readonly context: Record<string, unknown>,
+    /** Its variables are not kept: a lean operation declares none, so they are never read. */
+    args: { document: DocumentNode; operationName?: string | null },
     subscribe: (args: ExecutionArgs) => unknown,
   ) {
     this.document = args.document;
     this.operationName = args.operationName;
-    this.variableValues = args.variableValues;
     this.setup = subscribe;
   }
 
@@ -164,12 +163,13 @@ export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> 
     }
   }
 
-  /** One event, or one failure, through envelop's execute: a fresh envelope and context copy. */
-  private run(rootValue: unknown, executeFn: Execute): unknown {
-    const contextValue = { ...this.context, [RUN_EVENT]: executeFn };
-    const { execute: envelopedExecute, schema } = this.envelopes.getEnveloped(contextValue);
-    const { document, operationName, variableValues } = this;
-    return envelopedExecute({ schema, document, operationName, variableValues, rootValue, contextValue });
+  /** One event, or one failure, through envelop's execute: a fresh envelope and context. */
+  private async run(rootValue: unknown, executeFn: Execute): Promise<unknown> {
+    const enveloped = this.host.envelope(this.ctx);
+    const contextValue = (await enveloped.contextFactory()) as Record<symbol, Execute>;
+    contextValue[RUN_EVENT] = executeFn;
+    const { document, operationName } = this;
+    return enveloped.execute({ schema: enveloped.schema, document, operationName, rootValue, contextValue });
   }
 
   /**
