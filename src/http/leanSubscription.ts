@@ -20,6 +20,8 @@ import { LiveStream } from '../services/live.js';
  */
 const LEAN_FIELDS: ReadonlySet<string> = new Set(['phoneSignInChallenges']);
 
+/** yoga's masked message, for the one failure that cannot go through its masking. */
+const UNEXPECTED = 'Unexpected error.';
 /** On an event's context: how envelop runs the event (the plugin below hands it to setExecuteFn). */
 const RUN_EVENT = Symbol('lean subscription event');
 
@@ -78,7 +80,7 @@ export function leanSubscriptions(): Plugin {
  * as a complete message, a failure as an error message, and the entry is removed at the end.
  */
 export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> {
-  /** Lean subscriptions started and not yet stopped in this process (for tests and metrics). */
+  /** Lean subscriptions started and not yet stopped in this process (for tests). */
   static active = 0;
   private setup?: (args: ExecutionArgs) => unknown;
   private stream?: LiveStream<unknown>;
@@ -187,7 +189,8 @@ export class LeanSubscription implements AsyncIterableIterator<ExecutionResult> 
       const operation = getOperationAST(this.document, this.operationName) as OperationDefinitionNode;
       const wrap = (e: Error) => new GraphQLError(e.message, { originalError: e, nodes: [operation] });
       const source = error instanceof AggregateError ? new AggregateError(error.errors.map(wrap), error.message) : wrap(error as Error);
-      const { errors } = (await this.run(undefined, () => ({ errors: [source] }))) as ExecutionResult;
+      // Should the envelope itself fail, the client still learns that its subscription ended, in no more words than masking allows.
+      const { errors } = (await this.run(undefined, () => ({ errors: [source] })).catch(() => ({ errors: [new GraphQLError(UNEXPECTED)] }))) as ExecutionResult;
       const masked: unknown = errors?.[0] ?? source;
       const original = masked instanceof Error ? masked : new Error(String(masked));
       this.send({ id, type: MessageType.Error, payload: [new GraphQLError(original.message, { originalError: original }).toJSON()] });
