@@ -17,6 +17,8 @@ type WsExtra = {
   ip: string;
   clientIp: string | null;
   auth?: Auth;
+  /** connection_init has come (wsTransport.ts closes a socket that sends none in time). */
+  initReceived?: boolean;
 };
 
 /** RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of them the code. */
@@ -145,6 +147,7 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>(
     {
       onConnect: async (ctx) => {
+        ctx.extra.initReceived = true;
         try {
           ctx.extra.auth = await authenticate(app, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp);
         } catch (error) {
@@ -212,6 +215,8 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
         }
         return args;
       },
+      // The wait for connection_init is kept by the transport's node-wide tick, not by a timer per socket.
+      connectionInitWaitTimeout: 0,
     },
   );
   const transport = serveGraphQLWsProtocol(
