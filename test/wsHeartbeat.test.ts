@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { CONNECTION_INIT_WAIT_MS } from '../src/http/wsTransport.js';
 import { type TestServer, startTestServer } from './harness.js';
 
 /** A heartbeat tick of 20 ms instead of a second: every socket is pinged each 600 ms (30 ticks). */
@@ -43,5 +44,17 @@ describe('the WebSocket heartbeat (one timer for the node)', () => {
     expect(alive.pings()).toBeGreaterThanOrEqual(pingsSoFar + 2);
     expect(alive.ws.readyState).toBe(WebSocket.OPEN);
     alive.ws.close();
+  });
+
+  // Attack: sockets opened and never initialised, each holding a slot of its address's limit.
+  it('closes a socket that sends no connection_init within the wait, and keeps one that did', async () => {
+    const initialised = await socket(true);
+    const idle = new WebSocket(`${t.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+    const openedAt = Date.now();
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) => idle.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    expect(closed).toEqual({ code: 4408, reason: 'Connection initialisation timeout' });
+    expect(Date.now() - openedAt).toBeGreaterThanOrEqual(CONNECTION_INIT_WAIT_MS - 100);
+    expect(initialised.ws.readyState).toBe(WebSocket.OPEN);
+    initialised.ws.close();
   });
 });

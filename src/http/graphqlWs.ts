@@ -1,11 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
-import { CloseCode, makeServer } from 'graphql-ws';
+import { CloseCode, type Context, type SubscribePayload, makeServer } from 'graphql-ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError } from '../services/auth.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 import { GRAPHQL_PATH, type GraphQLYoga, allowedOrigins, authenticate, requestClientIp } from './yoga.js';
+import { type LeanHost, LeanSubscription, isLeanOperation } from './leanSubscription.js';
 import { UserSockets } from './userSockets.js';
 import { serveGraphQLWsProtocol } from './wsTransport.js';
 
@@ -16,6 +17,8 @@ type WsExtra = {
   ip: string;
   clientIp: string | null;
   auth?: Auth;
+  /** connection_init has come (wsTransport.ts closes a socket that sends none in time). */
+  initReceived?: boolean;
 };
 
 /** RFC 6455 §5.5: a close frame's payload is at most 125 bytes, 2 of them the code. */
@@ -137,9 +140,14 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
       );
     },
   });
+  /** Yoga's plugins and context for an operation of a socket: who its connection proved to be. */
+  const envelope = (ctx: Context<Record<string, unknown> | undefined, WsExtra>, params?: SubscribePayload) =>
+    yoga.getEnveloped({ ws: { auth: ctx.extra.auth ?? { kind: 'anonymous' }, clientIp: ctx.extra.clientIp ?? null }, params } as never);
+  const leanHost: LeanHost = { envelope };
   const server = makeServer<Record<string, unknown> | undefined, WsExtra>(
     {
       onConnect: async (ctx) => {
+        ctx.extra.initReceived = true;
         try {
           ctx.extra.auth = await authenticate(app, connectionAuthorization(ctx.connectionParams), ctx.extra.clientIp);
         } catch (error) {
@@ -183,15 +191,12 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         // graphql-ws has already counted this operation in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > wsMaxSubscriptionsPerSocket) {
           return [new GraphQLError(`Too many operations on this connection: at most ${wsMaxSubscriptionsPerSocket} at a time. Complete one first.`, { extensions: { code: 'TOO_MANY_OPERATIONS' } })];
         }
-        const enveloped = yoga.getEnveloped({
-          ws: { auth: ctx.extra.auth ?? { kind: 'anonymous' }, clientIp: ctx.extra.clientIp ?? null },
-          params: payload,
-        } as never);
+        const enveloped = envelope(ctx, payload);
         const document = enveloped.parse(payload.query);
         const args: ExecutionArgs = {
           schema: enveloped.schema,
@@ -202,8 +207,16 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
         const errors = enveloped.validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        if (errors.length > 0) return errors;
+        // A phone's challenge subscription lives for hours on thousands of sockets: the lean path keeps
+        // only its topic entry and one small object for it (leanSubscription.ts).
+        if (isLeanOperation(document, payload.operationName, ctx.extra.auth?.kind ?? 'anonymous')) {
+          args.rootValue = new LeanSubscription(leanHost, ctx, id, args, enveloped.subscribe);
+        }
+        return args;
       },
+      // The wait for connection_init is kept by the transport's node-wide tick, not by a timer per socket.
+      connectionInitWaitTimeout: 0,
     },
   );
   const transport = serveGraphQLWsProtocol(

@@ -18,6 +18,12 @@ const MESSAGES_PER_SECOND = 20;
  */
 const HEARTBEAT_SLOTS = 30;
 const HEARTBEAT_TICK_MS = 1000;
+/**
+ * graphql-ws's connection_init wait (its default, 3 s), kept here instead of by graphql-ws, which
+ * holds a timer for each socket's whole life: the node's tick closes a socket still without
+ * connection_init at its first turn after the wait (within one tick of it).
+ */
+export const CONNECTION_INIT_WAIT_MS = 3000;
 
 /**
  * One open socket, as graphql-ws's server sees it, and all that this layer keeps for it. A class,
@@ -76,9 +82,10 @@ type GraphQLWsServer<E> = ReturnType<typeof makeServer<Record<string, unknown> |
  * which keeps for every socket an interval and a timeout for keep-alive pings, a pong listener per
  * ping, the upgrade request for the socket's life and an async frame per message. Here a socket is
  * one small record, listeners are shared by all sockets, and one node-wide timer pings a thirtieth
- * of the sockets each second. Returns the function that stops the heartbeat.
+ * of the sockets each second (and closes those that sent no connection_init in time, in place of
+ * graphql-ws's timer per socket). Returns the function that stops the heartbeat.
  */
-export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
+export function serveGraphQLWsProtocol<E extends { socket: WebSocket; initReceived?: boolean }>(
   wsServer: WebSocketServer,
   server: GraphQLWsServer<E>,
   extraOf: (socket: WebSocket, request: IncomingMessage) => E,
@@ -86,6 +93,8 @@ export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
   heartbeatTickMs = HEARTBEAT_TICK_MS,
 ): { stop(): void } {
   const connections = new Map<WebSocket, Connection>();
+  /** Sockets that have not sent connection_init yet (graphql-ws's onConnect sets `initReceived`), with their deadline. */
+  const awaitingInit = new Map<WebSocket, { extra: E; deadline: number }>();
   const slots = Array.from({ length: HEARTBEAT_SLOTS }, () => new Set<WebSocket>());
   let opened = 0;
   let tick = 0;
@@ -117,6 +126,7 @@ export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
     if (!connection) return;
     connections.delete(this);
     slots[connection.slot]!.delete(this);
+    awaitingInit.delete(this);
     connection.closed?.(code, String(reason)).catch((err: unknown) => logger.error({ err }, 'graphql-ws close handling failed'));
   }
 
@@ -131,10 +141,20 @@ export function serveGraphQLWsProtocol<E extends { socket: WebSocket }>(
     // `on`, not `once`: each fires once anyway, and `once` wraps the listener anew for every socket.
     socket.on('error', onError);
     socket.on('close', onClose);
-    connection.closed = server.opened(connection, extraOf(socket, request));
+    const extra = extraOf(socket, request);
+    awaitingInit.set(socket, { extra, deadline: performance.now() + CONNECTION_INIT_WAIT_MS });
+    connection.closed = server.opened(connection, extra);
   });
 
   const heartbeat = setInterval(() => {
+    const now = performance.now();
+    for (const [socket, { extra, deadline }] of awaitingInit) {
+      if (extra.initReceived) awaitingInit.delete(socket);
+      else if (now >= deadline) {
+        awaitingInit.delete(socket);
+        socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+      }
+    }
     for (const socket of slots[tick++ % HEARTBEAT_SLOTS]!) {
       const connection = connections.get(socket);
       if (!connection || socket.readyState !== socket.OPEN) continue;

@@ -9,6 +9,7 @@ import type { App } from '../services/app.js';
 import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js';
 import { ASSERTION_REPLAYED, AssertionReplayedError, type DeviceAuth, auditReplayedAssertion, spendAssertionAlone } from '../services/devices.js';
 import { GRAPHIQL_OPTIONS, graphiqlHeaders, renderGraphiQL } from './graphiql.js';
+import { leanSubscriptions } from './leanSubscription.js';
 import { maskUnexpectedError } from './maskedErrors.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 
@@ -161,6 +162,8 @@ export function createGraphQLYoga(app: App) {
   return createYoga<ServerContext, Context>({
     schema,
     plugins: [
+      // First, so its setExecuteFn is not skipped by a plugin that ends execution early.
+      leanSubscriptions(),
       originCheck(origins),
       // "Did you mean …" suggestions help while developing; in production they map the schema for anyone.
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: config.production } }),

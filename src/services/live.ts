@@ -1,14 +1,20 @@
 import type { Logger } from 'pino';
 
+/** Who waits for a stream's next item: a promise's settle functions, or an object that is called back. */
+export interface LiveReader<T> {
+  resolve(result: IteratorResult<T>): void;
+  reject(error: unknown): void;
+}
+
 /**
  * One live subscription: a small async iterator the node's hub pushes into. It holds a queue, one
  * waiting reader and the keys it has sent (an item goes out once per key: a challenge once per id,
  * an attempt once per status), and nothing else: no timer, no promise chain of its own.
  */
-export class LiveStream<T> implements AsyncIterableIterator<T> {
+export class LiveStream<T, S = unknown> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
   private readonly sent = new Set<string>();
-  private waiting: { resolve(result: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
+  private waiting: LiveReader<T> | undefined;
   private failure: unknown;
   private ended = false;
   private last = false;
@@ -17,8 +23,11 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
     /** Absent for streams whose reader never hands an item twice (the log feeds keep a position instead). */
     private readonly key: ((item: T) => string) | undefined,
     private readonly isLast: ((item: T) => boolean) | undefined,
-    /** Called once when the stream ends, however it ends: the hub forgets it. */
-    private readonly onEnd: () => void,
+    /** Called once when the stream ends, however it ends: the hub forgets it (one function for all of a topic's streams). */
+    private readonly onEnd: (stream: LiveStream<T, S>) => void,
+    /** Whom it delivers to, and under which key of its topic (LiveTopic): no entry object or closure of its own. */
+    readonly subscriber?: S,
+    readonly topicKey?: string,
   ) {}
 
   /** Queues the items not sent before; the stream ends after one `isLast` accepts. */
@@ -32,9 +41,10 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
       }
       if (this.isLast?.(item)) this.last = true;
       if (this.waiting) {
-        const { resolve } = this.waiting;
+        // Called as a method: a reader may be an object (LiveReader), not a promise's functions.
+        const reader = this.waiting;
         this.waiting = undefined;
-        resolve({ value: item, done: false });
+        reader.resolve({ value: item, done: false });
       } else this.queue.push(item);
     }
     if (this.last) this.end();
@@ -48,16 +58,24 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.queue.length > 0) return Promise.resolve({ value: this.queue.shift()!, done: false });
+    return new Promise((resolve, reject) => this.nextTo({ resolve, reject }));
+  }
+
+  /**
+   * next() without a promise: `reader` is called with the next item (at once if one is queued, or
+   * when one comes), the end, or the failure. One reader at a time, as for next(). The lean
+   * subscription path (http/leanSubscription.ts) reads this way, so a phone waiting for its next
+   * challenge holds no promise and no async frame.
+   */
+  nextTo(reader: LiveReader<T>): void {
+    if (this.queue.length > 0) return reader.resolve({ value: this.queue.shift()!, done: false });
     if (this.failure !== undefined) {
       const error = this.failure;
       this.failure = undefined;
-      return Promise.reject(error);
+      return reader.reject(error);
     }
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
+    if (this.ended) return reader.resolve({ value: undefined, done: true });
+    this.waiting = reader;
   }
 
   return(): Promise<IteratorResult<T>> {
@@ -74,13 +92,13 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
   private end() {
     if (this.ended) return;
     this.ended = true;
-    this.onEnd();
+    this.onEnd(this);
     if (this.waiting && this.queue.length === 0) {
-      const { resolve, reject } = this.waiting;
+      const reader = this.waiting;
       this.waiting = undefined;
-      if (this.failure === undefined) resolve({ value: undefined, done: true });
+      if (this.failure === undefined) reader.resolve({ value: undefined, done: true });
       else {
-        reject(this.failure);
+        reader.reject(this.failure);
         this.failure = undefined;
       }
     }
@@ -101,7 +119,7 @@ const READ_RETRIES = 5;
  * read after it, so a burst of events costs two reads at most and none is missed.
  */
 export class LiveTopic<S, T> {
-  private readonly subscribers = new Map<string, Set<{ stream: LiveStream<T>; subscriber: S }>>();
+  private readonly subscribers = new Map<string, Set<LiveStream<T, S>>>();
   private readonly reading = new Map<string, { again: boolean }>();
 
   constructor(
@@ -119,7 +137,7 @@ export class LiveTopic<S, T> {
   ) {}
 
   /** Registers a subscriber, then reads its key: what was there before it registered is replayed, what comes later is pushed. */
-  subscribe(key: string, subscriber: S): LiveStream<T> {
+  subscribe(key: string, subscriber: S): LiveStream<T, S> {
     const stream = this.register(key, subscriber);
     this.changed(key);
     return stream;
@@ -132,7 +150,7 @@ export class LiveTopic<S, T> {
    * answering null drops the subscriber, and null is returned. While the key is being read already,
    * the subscriber is registered as by subscribe, after `first`.
    */
-  async subscribeAfter(key: string, subscriber: S, first: () => Promise<T[] | null>): Promise<LiveStream<T> | null> {
+  async subscribeAfter(key: string, subscriber: S, first: () => Promise<T[] | null>): Promise<LiveStream<T, S> | null> {
     if (this.reading.has(key)) {
       const items = await first();
       return items ? this.subscribe(key, subscriber) : null;
@@ -153,29 +171,31 @@ export class LiveTopic<S, T> {
     return items ? stream : null;
   }
 
-  private register(key: string, subscriber: S): LiveStream<T> {
+  private register(key: string, subscriber: S): LiveStream<T, S> {
     let set = this.subscribers.get(key);
     if (!set) this.subscribers.set(key, (set = new Set()));
-    const entry = { stream: undefined as unknown as LiveStream<T>, subscriber };
-    entry.stream = new LiveStream<T>(this.options.key, this.options.isLast, () => {
-      set.delete(entry);
-      if (set.size === 0 && this.subscribers.get(key) === set) this.subscribers.delete(key);
-    });
-    set.add(entry);
-    return entry.stream;
+    const stream = new LiveStream<T, S>(this.options.key, this.options.isLast, this.forget, subscriber, key);
+    set.add(stream);
+    return stream;
   }
+
+  /** A stream ended: it leaves its key's subscribers. */
+  private readonly forget = (stream: LiveStream<T, S>) => {
+    const set = this.subscribers.get(stream.topicKey!);
+    if (set?.delete(stream) && set.size === 0) this.subscribers.delete(stream.topicKey!);
+  };
 
   /** Whether any local subscriber follows `key`. */
   has(key: string) {
     return this.subscribers.has(key);
   }
 
-  subscribersOf = (key: string): S[] => [...(this.subscribers.get(key) ?? [])].map((e) => e.subscriber);
+  subscribersOf = (key: string): S[] => [...(this.subscribers.get(key) ?? [])].map((stream) => stream.subscriber!);
 
   /** Hands each subscriber of each key what was read for it. */
   deliver(found: Map<string, Map<S, T[]>>) {
     for (const [key, items] of found) {
-      for (const { stream, subscriber } of [...(this.subscribers.get(key) ?? [])]) stream.push(items.get(subscriber) ?? []);
+      for (const stream of [...(this.subscribers.get(key) ?? [])]) stream.push(items.get(stream.subscriber!) ?? []);
     }
   }
 
@@ -204,7 +224,7 @@ export class LiveTopic<S, T> {
       running.again = true;
       return;
     }
-    for (const { stream } of [...this.subscribers.get(key)!]) stream.push([item]);
+    for (const stream of [...this.subscribers.get(key)!]) stream.push([item]);
   }
 
   /** Events may have been lost (the transport was away): every local key is read again, in chunks. */
@@ -252,7 +272,7 @@ export class LiveTopic<S, T> {
       } catch (error) {
         this.options.logger.warn({ err: error, topic: this.options.name, keys: keys.length, attempt }, 'live read failed');
         if (attempt >= READ_RETRIES) {
-          for (const key of keys) for (const { stream } of [...(this.subscribers.get(key) ?? [])]) stream.fail(error);
+          for (const key of keys) for (const stream of [...(this.subscribers.get(key) ?? [])]) stream.fail(error);
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS).unref());
