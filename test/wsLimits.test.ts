@@ -94,6 +94,23 @@ describe('WebSocket limits', () => {
     for (const sub of first) expect(await sub.next()).toMatchObject({ data: { signInAttempt: { status: 'CANCELLED' } } });
   });
 
+  // Attack: a subscription whose one root field depends on a variable, which graphql-js's validation throws on.
+  it('refuses a subscription whose root field hangs on a variable as invalid, and the socket goes on', async () => {
+    const { user } = await phoneUser(t);
+    const attempt = await started(t, user.userPrincipalName);
+    const client = clientFrom(freshAddress());
+    let closes = 0;
+    client.on('closed', () => closes++);
+    const watching = follow(client, `subscription($id: ID!, $s: String!) { signInAttempt(attemptId: $id, attemptSecret: $s) { ${ATTEMPT} } }`, { id: attempt.attemptId, s: attempt.attemptSecret });
+    expect(await watching.next()).toMatchObject({ data: { signInAttempt: { status: 'PENDING' } } });
+    const tricky = follow(client, 'subscription($on: Boolean!) { signInAttempt(attemptId: "x", attemptSecret: "y") @include(if: $on) { id } }', { on: true });
+    await expect(tricky.next()).rejects.toEqual([expect.objectContaining({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })]);
+    // The same socket still serves the first subscription: the refusal was one operation's, not the connection's.
+    expect((await cancel(t, attempt)).data?.cancelSignIn?.status).toBe('CANCELLED');
+    expect(await watching.next()).toMatchObject({ data: { signInAttempt: { status: 'CANCELLED' } } });
+    expect(closes).toBe(0);
+  });
+
   // Attack: one address opening sockets until the node runs out of memory or file descriptors.
   it('refuses the 51st socket of one client address at the upgrade with 429, counting addresses behind the trusted proxy', async () => {
     const address = freshAddress();

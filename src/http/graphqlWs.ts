@@ -73,6 +73,8 @@ function connectionAuthorization(params: Record<string, unknown> | undefined): s
   return value;
 }
 
+const INVALID_SUBSCRIPTION = 'This operation is not valid: a subscription selects exactly one root field, and whether it does may not depend on a variable (@include or @skip with a variable there).';
+
 /** The open sockets of each device on this node, so a removed device can be cut off. */
 class DeviceSockets {
   private readonly byDevice = new Map<string, Set<WebSocket>>();
@@ -206,8 +208,15 @@ export function serveGraphQLWs(httpServer: Server, yoga: GraphQLYoga, app: App, 
           contextValue: await enveloped.contextFactory(),
           rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
         };
-        const errors = enveloped.validate(args.schema, args.document);
-        if (errors.length > 0) return errors;
+        let errors: readonly GraphQLError[];
+        try {
+          errors = enveloped.validate(args.schema, args.document);
+        } catch {
+          // graphql-js's one-root-field rule throws (rather than reporting) on a root field whose
+          // @include or @skip depends on a variable: refused as invalid, not a crash of the socket.
+          return [new GraphQLError(INVALID_SUBSCRIPTION, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })];
+        }
+        if (errors.length > 0) return [...errors];
         // A phone's challenge subscription lives for hours on thousands of sockets: the lean path keeps
         // only its topic entry and one small object for it (leanSubscription.ts).
         if (isLeanOperation(document, payload.operationName, ctx.extra.auth?.kind ?? 'anonymous')) {
