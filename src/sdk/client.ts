@@ -2,7 +2,7 @@ import type { Client } from 'graphql-ws';
 import { parseActivationUrl } from './activationLink.js';
 import { AuthenticatorKeys, type Decision, type KeyOptions, type UserVerification } from './authenticator.js';
 import { type ChallengeFeed, type ListenOptions, listenForChallenges } from './challengeFeed.js';
-import { ApiError, type Fetch, graphqlRequest, socketRequest } from './graphql.js';
+import { type Fetch, SocketRequestFailed, graphqlRequest, socketRequest } from './graphql.js';
 import type { AuthenticatorState, KeyStore } from './keyStore.js';
 
 /**
@@ -192,7 +192,7 @@ export class AuthenticatorApp {
       try {
         return (await socketRequest(this.liveSocket, query, variables)).respondToPhoneSignInChallenge;
       } catch (error) {
-        if (error instanceof ApiError) throw error;
+        if (!(error instanceof SocketRequestFailed)) throw error;
       }
     }
     return (await this.request(query, variables)).respondToPhoneSignInChallenge;

@@ -55,26 +55,49 @@ function dataOf<T>(result: GraphQLResult<T>): T {
   return result.data as T;
 }
 
+/** How long an answer on the socket may take before it is given up for HTTP. */
+const SOCKET_REQUEST_TIMEOUT_MS = 10_000;
+
+/** The socket could not carry an operation (closed, or no answer in time): not an answer of the API. */
+export class SocketRequestFailed extends Error {
+  override name = 'SocketRequestFailed';
+}
+
 /**
  * Runs one operation on an open graphql-ws connection (authenticated when it connected), with the
- * same errors as graphqlRequest; a connection that fails meanwhile rejects with what closed it,
- * which is not an ApiError.
+ * same errors as graphqlRequest. A connection that closes before the result, a result that never
+ * comes within SOCKET_REQUEST_TIMEOUT_MS, or an end without a result rejects with
+ * SocketRequestFailed (graphql-ws would otherwise resend it after reconnecting, however long that
+ * takes), and the operation is dropped: the caller may send it another way.
  */
-export function socketRequest<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+export function socketRequest<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}, timeoutMs = SOCKET_REQUEST_TIMEOUT_MS): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let result: GraphQLResult<T> | undefined;
-    client.subscribe<T>(
+    let settled = false;
+    let unsubscribe = () => {};
+    const settle = (outcome: () => T) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stopWatching();
+      unsubscribe();
+      try {
+        resolve(outcome());
+      } catch (error) {
+        reject(error);
+      }
+    };
+    const failed = (why: string) => () => {
+      throw new SocketRequestFailed(why);
+    };
+    const timer = setTimeout(settle, timeoutMs, failed(`No answer on the connection within ${timeoutMs} ms.`));
+    const stopWatching = client.on('closed', () => settle(failed('The connection closed before the answer came.')));
+    unsubscribe = client.subscribe<T>(
       { query, variables },
       {
         next: (value) => (result = value as GraphQLResult<T>),
-        error: reject,
-        complete: () => {
-          try {
-            resolve(dataOf(result ?? { errors: [{ message: 'The connection ended the operation without a result.' }] }));
-          } catch (error) {
-            reject(error);
-          }
-        },
+        error: (error) => settle(failed(`The connection failed the operation: ${error instanceof Error ? error.message : String(error)}`)),
+        complete: () => settle(result ? () => dataOf(result!) : failed('The connection ended the operation without a result.')),
       },
     );
   });

@@ -42,9 +42,9 @@ export interface LiveHub {
   begunHere(view: AttemptView, secretHash: string): void;
   /**
    * The view of an attempt begun here if `attemptSecret` is its secret (null if not), kept current
-   * by the attempt's events; undefined when this node does not know it well enough — not begun
-   * here, expired by the clock, or the event transport away or lately back (events may be lost) —
-   * and the caller reads the database.
+   * by the attempt's events, for its browser's first subscription only; undefined when this node
+   * does not know it well enough — not begun here, asked before, expired by the clock, or the event
+   * transport away or lately back (events may be lost) — and the caller reads the database.
    */
   knownAttempt(attemptId: string, attemptSecret: string): AttemptView | null | undefined;
   close(): Promise<void>;
@@ -104,7 +104,11 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
   const knownAttempt = (attemptId: string, attemptSecret: string) => {
     const known = begun.get(attemptId);
     if (!known || !bus.connected() || known.view.expiresAt <= app.clock.now()) return undefined;
-    return constantTimeEqual(known.secretHash, sha256(attemptSecret)) ? known.view : null;
+    if (!constantTimeEqual(known.secretHash, sha256(attemptSecret))) return null;
+    // Once: a later subscription (a reloaded page) reads, since an event another node failed to
+    // publish would leave this view behind without this node's transport ever being away.
+    begun.delete(attemptId);
+    return known.view;
   };
   const pushHere = (userId: string, view: ChallengeView, deviceIds: string[]) => {
     if (pushedHere.size >= REMEMBERED_MAX) pushedHere.delete(pushedHere.values().next().value!);
