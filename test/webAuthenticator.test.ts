@@ -254,7 +254,8 @@ describe.skipIf(!hasChromium)('security info and the web authenticator in Chromi
     expect(cached.map((url) => new URL(url).pathname)).toContain('/authenticator');
     expect(cached.filter((url) => !/\/(authenticator|authenticator\.webmanifest|favicon\.svg|assets\/.+)$/.test(new URL(url).pathname))).toEqual([]);
     expect(apiFromServiceWorker).toEqual([]);
-    expect(apiCalls).toBeGreaterThan(5);
+    // Activation and enabling go over HTTP (the answers go on the live socket): the API was called, never through the worker.
+    expect(apiCalls).toBeGreaterThanOrEqual(2);
     expect(signIn.problems).toEqual([]);
     expect(signIn.blocked).toEqual([]);
     expect(authenticatorProblems).toEqual([]);
