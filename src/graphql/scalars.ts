@@ -1,18 +1,14 @@
 import { GraphQLError } from 'graphql';
+import { parseInstant } from '../domain/dateTime.js';
 import { builder } from './builder.js';
 
-// RFC 3339 years have four digits. JavaScript dates reach far beyond (year -271821 to 275760), and
-// the database refuses those before year 1 or written with six digits, which was a 500.
-const YEARS = { first: 1, last: 9999 } as const;
-
 builder.scalarType('DateTime', {
-  description: 'A point in time as an ISO 8601 string in UTC, e.g. "2026-11-25T15:00:00.000Z".',
+  description: 'A point in time as an RFC 3339 (ISO 8601) string, e.g. "2026-11-25T15:00:00.000Z" or "2026-11-25T16:00+01:00"; on input a date alone ("2026-11-25") means its midnight in UTC.',
   serialize: (value) => (value as Date).toISOString(),
   parseValue: (value) => {
-    const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
-    const year = date.getUTCFullYear();
-    if (Number.isNaN(date.getTime()) || year < YEARS.first || year > YEARS.last) {
-      throw new GraphQLError('DateTime must be an ISO 8601 string such as "2026-11-25T15:00:00Z", in the years 0001 to 9999.', {
+    const date = typeof value === 'string' ? parseInstant(value) : undefined;
+    if (!date) {
+      throw new GraphQLError('DateTime must be an ISO 8601 date such as "2026-11-25", or a date and time with its offset such as "2026-11-25T15:00:00Z", in the years 0001 to 9999.', {
         extensions: { code: 'BAD_USER_INPUT' },
       });
     }
