@@ -1,4 +1,5 @@
-import { and, eq, gt, inArray } from 'drizzle-orm';
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import { preparedOn } from '../db/prepared.js';
 import { signInAttempts, tenantDomains, tenants, users } from '../db/schema.js';
 import { addSeconds } from '../domain/clock.js';
 import { DomainError } from '../domain/errors.js';
@@ -61,6 +62,18 @@ export async function beginSignIn(app: App, input: SignInContext & { userPrincip
   return result;
 }
 
+/** The user a sign-in names, if its domain is its tenant's, with the tenant's settings; the user's row locked. */
+const signInSubject = preparedOn((db) =>
+  db
+    .select({ user: users, settings: tenants.settings })
+    .from(users)
+    .innerJoin(tenantDomains, and(eq(tenantDomains.tenantId, users.tenantId), eq(tenantDomains.domain, sql.placeholder('domain'))))
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(eq(users.userPrincipalName, sql.placeholder('userPrincipalName')))
+    .for('update', { of: users })
+    .prepare('sign_in_subject'),
+);
+
 async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName: string }): Promise<BeginSignInResult> {
   const now = app.clock.now();
   const passwordRequired = (reason: RefusalReason): BeginSignInResult => ({ type: 'PASSWORD_REQUIRED', reason: browserReason(reason) });
@@ -70,13 +83,7 @@ async function pushOrRefuse(app: App, input: SignInContext & { userPrincipalName
   return runUseCase(app, async (tx, outbox) => {
     // Locking the user row serialises concurrent beginSignIns: at most one push per pending window.
     // The user, its tenant's settings and the domain check come in one read.
-    const [found] = await tx
-      .select({ user: users, settings: tenants.settings })
-      .from(users)
-      .innerJoin(tenantDomains, and(eq(tenantDomains.tenantId, users.tenantId), eq(tenantDomains.domain, domain)))
-      .innerJoin(tenants, eq(tenants.id, users.tenantId))
-      .where(eq(users.userPrincipalName, input.userPrincipalName))
-      .for('update', { of: users });
+    const [found] = await signInSubject(tx).execute({ domain, userPrincipalName: input.userPrincipalName });
     let tenantId = found?.user.tenantId;
     if (!found) {
       const [owner] = await tx.select({ tenantId: tenantDomains.tenantId }).from(tenantDomains).where(eq(tenantDomains.domain, domain));
