@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LiveStream, LiveTopic } from './live.js';
+import { LiveStream, LiveTopic, SENT_KEYS_MAX } from './live.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -35,6 +35,17 @@ describe('LiveStream', () => {
     expect(await stream.next()).toEqual({ value: undefined, done: true });
     await stream.return();
     expect(ended).toBe(1);
+  });
+
+  it('remembers the keys it sent lately, not every key since it began', async () => {
+    const stream = new LiveStream<string>((s) => s, undefined, () => {});
+    const keys = Array.from({ length: SENT_KEYS_MAX + 1 }, (_, i) => `challenge-${i}`);
+    stream.push(keys);
+    expect(await take(stream, keys.length)).toEqual(keys);
+    // The newest are still known and not sent again; the oldest was forgotten, so it goes out again.
+    stream.push([keys.at(-1)!, keys[1]!, keys[0]!, 'next']);
+    expect(await take(stream, 1)).toEqual([keys[0]]);
+    expect(await take(stream, 1)).toEqual(['next']);
   });
 
   it('rejects a waiting reader with the error it fails with', async () => {

@@ -6,10 +6,22 @@ export interface LiveReader<T> {
   reject(error: unknown): void;
 }
 
+/** Makes room for one more key in a memory that keeps at most `max`: the oldest key goes. */
+export function forgetOldestBeyond(memory: Set<unknown> | Map<unknown, unknown>, max: number) {
+  if (memory.size >= max) memory.delete(memory.keys().next().value);
+}
+
+/**
+ * Keys a stream remembers having sent: far more than the challenges one phone can have pending
+ * (a user has one sign-in at a time, and pushes are rate-limited), so a key forgotten is of an item
+ * long over; bounded, so a phone connected for weeks does not grow its stream.
+ */
+export const SENT_KEYS_MAX = 64;
+
 /**
  * One live subscription: a small async iterator the node's hub pushes into. It holds a queue, one
- * waiting reader and the keys it has sent (an item goes out once per key: a challenge once per id,
- * an attempt once per status), and nothing else: no timer, no promise chain of its own.
+ * waiting reader and the keys it has sent lately (an item goes out once per key: a challenge once
+ * per id, an attempt once per status), and nothing else: no timer, no promise chain of its own.
  */
 export class LiveStream<T, S = unknown> implements AsyncIterableIterator<T> {
   private readonly queue: T[] = [];
@@ -37,6 +49,7 @@ export class LiveStream<T, S = unknown> implements AsyncIterableIterator<T> {
       const key = this.key?.(item);
       if (key !== undefined) {
         if (this.sent.has(key)) continue;
+        forgetOldestBeyond(this.sent, SENT_KEYS_MAX);
         this.sent.add(key);
       }
       if (this.isLast?.(item)) this.last = true;

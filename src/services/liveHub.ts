@@ -6,7 +6,7 @@ import type { App } from './app.js';
 import type { AttemptView } from './attempts.js';
 import { type ChallengeView, pendingForDevices } from './pendingChallenges.js';
 import type { DeviceAuth } from './devices.js';
-import { LiveTopic } from './live.js';
+import { LiveTopic, forgetOldestBeyond } from './live.js';
 import { type AuditLogRow, type LogFollower, type SignInLogRow, readFeed } from './logFeed.js';
 import { type SecurityAlertView, raisedAlert } from './securityAlerts.js';
 import { watchedAttempts } from './signIn.js';
@@ -111,7 +111,7 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
     return known.view;
   };
   const pushHere = (userId: string, view: ChallengeView, deviceIds: string[]) => {
-    if (pushedHere.size >= REMEMBERED_MAX) pushedHere.delete(pushedHere.values().next().value!);
+    forgetOldestBeyond(pushedHere, REMEMBERED_MAX);
     pushedHere.add(view.id);
     const eligible = new Set(deviceIds);
     const forDevice = new Map<DeviceAuth, ChallengeView[]>(hub.challenges.subscribersOf(userId).map((auth) => [auth, eligible.has(auth.deviceId) ? [view] : []]));
@@ -157,7 +157,7 @@ export function startLiveHub(app: App, bus: EventBus, logger: Logger): LiveHub {
     ...hub,
     pushedHere: pushHere,
     begunHere: (view, secretHash) => {
-      if (begun.size >= REMEMBERED_MAX) begun.delete(begun.keys().next().value!);
+      forgetOldestBeyond(begun, REMEMBERED_MAX);
       begun.set(view.id, { secretHash, view });
     },
     knownAttempt,
