@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GraphQLObjectType, getNamedType, isLeafType, isNonNullType } from 'graphql';
 import WebSocket from 'ws';
+import { schema } from '../src/graphql/schema.js';
 import { type TestServer, createTenant, startTestServer } from './harness.js';
 
 let dev: TestServer;
@@ -63,13 +65,48 @@ describe('query limits', () => {
   const nested = (inner: string) => `{ groups { edges { node { members { edges { node { ${inner} } } } } } } }`;
 
   // Attack: deeply nested documents that multiply the work per request.
-  it('refuses documents deeper than 8, and runs our deepest (7)', async () => {
+  it('refuses documents deeper than 8 or with more than 20 aliases, with a code and advice, and runs our deepest (7)', async () => {
     const { adminToken } = await createTenant(dev);
     const deepest = await dev.gql(nested('id'), {}, adminToken);
     expect(deepest.errors).toBeUndefined();
     const tooDeep = await dev.gql(nested('... on User { ... on User { id } }'), {}, adminToken);
     expect(tooDeep.data).toBeUndefined();
-    expect(tooDeep.errors![0]!.message).toMatch(/depth limit of 8 exceeded/);
+    expect(tooDeep.errors![0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(/^Query depth limit of 8 exceeded, found 9\. Ask for fewer/) });
+    const aliased = await dev.gql(`{ ${Array.from({ length: 21 }, (_, i) => `a${i}: groups(first: 1) { pageInfo { hasNextPage } }`).join(' ')} }`, {}, adminToken);
+    expect(aliased.errors![0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(/^Aliases limit of 20 exceeded, found 21\. Send the rest/) });
+  });
+
+  // Usability: an admin's page of 100 sign-ins with a dozen fields was refused ("Syntax Error: Query
+  // Cost limit of 5000 exceeded", with no error code).
+  it('runs a page of 100 rows of every list with every field, and refuses a page inside a page with a code and advice', async () => {
+    const { adminToken } = await createTenant(dev);
+    const leaves = (type: GraphQLObjectType) =>
+      Object.values(type.getFields())
+        .filter((field) => isLeafType(getNamedType(field.type)) && field.args.every((arg) => !isNonNullType(arg.type)))
+        .map((field) => field.name);
+    // A node's every field, and every field of each object it links to (the widest a console asks for).
+    const everyField = (type: GraphQLObjectType) =>
+      Object.values(type.getFields())
+        .filter((field) => field.args.length === 0)
+        .map((field) => {
+          const named = getNamedType(field.type);
+          if (isLeafType(named)) return field.name;
+          return named instanceof GraphQLObjectType && !named.name.endsWith('Connection') && leaves(named).length ? `${field.name} { ${leaves(named).join(' ')} }` : '';
+        })
+        .join(' ');
+    const pages = Object.values(schema.getQueryType()!.getFields()).filter((field) => field.args.some((arg) => arg.name === 'first'));
+    expect(pages.length).toBeGreaterThanOrEqual(5);
+    for (const page of pages) {
+      const node = getNamedType((getNamedType(page.type) as GraphQLObjectType).getFields().edges!.type) as GraphQLObjectType;
+      const nodeType = getNamedType(node.getFields().node!.type) as GraphQLObjectType;
+      const required = page.args.filter((arg) => isNonNullType(arg.type)).map((arg) => `${arg.name}: "00000000-0000-4000-8000-000000000000"`);
+      const query = `{ ${page.name}(${['first: 100', ...required].join(', ')}) { edges { cursor node { ${everyField(nodeType)} } } pageInfo { hasNextPage endCursor } } }`;
+      const answer = await dev.gql(query, {}, adminToken);
+      expect(answer.errors?.filter((error) => error.extensions?.code === 'GRAPHQL_VALIDATION_FAILED') ?? [], query).toEqual([]);
+    }
+    const nestedPages = await dev.gql('{ groups(first: 100) { edges { node { members(first: 100) { edges { node { id } } } } } } }', {}, adminToken);
+    expect(nestedPages.data).toBeUndefined();
+    expect(nestedPages.errors![0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(/^Query Cost limit of 50000 exceeded, found \d+(\.\d+)?\. Ask for fewer fields/) });
   });
 
   // Attack: mapping the whole API anonymously in production (introspection, "Did you mean" suggestions).

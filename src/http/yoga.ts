@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { IncomingMessage } from 'node:http';
-import { BREAK, type DocumentNode, GraphQLError, Kind, type ExecutionResult, getOperationAST, visit } from 'graphql';
+import { BREAK, type DocumentNode, GraphQLError, Kind, type ExecutionResult, type ValidationContext, getOperationAST, visit } from 'graphql';
 import { type Plugin, createYoga } from 'graphql-yoga';
 import { clientIp } from '../domain/clientIp.js';
 import type { Context } from '../graphql/builder.js';
@@ -19,7 +19,29 @@ export const GRAPHQL_PATH = '/graphql';
  * through two connections) has depth 7; introspection is not counted (armor skips __schema).
  */
 const MAX_QUERY_DEPTH = 8;
-const ARMOR = { maxDepth: { n: MAX_QUERY_DEPTH }, maxAliases: { n: 20 }, maxTokens: { n: 2000 }, costLimit: { maxCost: 5000 } };
+/**
+ * Armor's cost: 2 an object, 1 a scalar, each level 1.5 times the one above, and a page times its
+ * literal `first`/`last`. A page of 100 rows of any list, with every field of its rows and of the
+ * objects they link to, costs at most 24,875 today (test/queryAndOriginLimits.test.ts asks each);
+ * a page inside a page (100 groups × 100 members) costs over 400,000.
+ */
+const MAX_QUERY_COST = 50_000;
+/**
+ * Armor refuses by throwing from inside validation: no error code, and "Syntax Error" on what is
+ * no syntax error. Its refusals are reported instead as the validation errors they are
+ * (GRAPHQL_VALIDATION_FAILED), with what to do about them.
+ */
+const refusal = (advice: string) => ({
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(new GraphQLError(`${error.message.replace(/^Syntax Error: /, '')} ${advice}`))],
+});
+const ARMOR = {
+  maxDepth: { n: MAX_QUERY_DEPTH, ...refusal('Ask for fewer nested levels, and read the deeper part with a query of its own.') },
+  maxAliases: { n: 20, ...refusal('Send the rest of the aliased fields in another request.') },
+  // Counted while parsing: refused as GRAPHQL_PARSE_FAILED by yoga.
+  maxTokens: { n: 2000 },
+  costLimit: { maxCost: MAX_QUERY_COST, ...refusal('Ask for fewer fields, fewer nested pages or smaller pages (first/last) in one document.') },
+};
 
 /** What reaches yoga's context factory: the Node request over HTTP, or who a graphql-ws connection already proved to be. */
 export interface ServerContext {
