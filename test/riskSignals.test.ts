@@ -6,7 +6,7 @@ import type { RiskSettings } from '../src/domain/risk.js';
 import type { AuthenticatorKeys } from '../src/sdk/authenticator.js';
 import { deviceAuthorization } from './authenticatorClient.js';
 import { createTenant, type TestServer, startTestServer } from './harness.js';
-import { type Challenge, phoneUser, signResponse, userRow } from './signInFlow.js';
+import { type Challenge, phoneUser, setPolicy, signResponse, userRow } from './signInFlow.js';
 import { buildMmdb, double, type MmdbEntry } from './support/mmdb.js';
 
 // Attack: a look-alike page relays the victim's user name to the real sign-in page from the
@@ -239,6 +239,32 @@ describe('risk signals with a city-level MaxMind database (TRUSTED_PROXIES=127.0
 
     await signInFrom(t, u, LONDON, LONDON_AGAIN);
     expect((await phoneLogs(t, u))[0]).toMatchObject({ status: 'SUCCESS', riskSignals: [] });
+  });
+
+  // A password relayed from a look-alike page: the push MFA it causes is assessed like a phone sign-in's push.
+  it('warns on the push MFA after a password from Sydney, and with BLOCK holds it back (MFA_UNAVAILABLE), with the evidence in the log', async () => {
+    const u = await phoneUser(t);
+    await signInFrom(t, u, LONDON);
+    await setPolicy(t, u.tenant, 'PUSH', [u.user.userId]);
+    t.clock.advance(120);
+    const password = (ip: string) =>
+      t.gql(`mutation($i: SignInWithPasswordInput!) { signInWithPassword(input: $i) { __typename ... on MfaRequired { number } ... on Error { code message } } }`, { i: { userPrincipalName: u.user.userPrincipalName, password: u.user.password } }, undefined, from(ip));
+    const mfa = (await password(SYDNEY)).data.signInWithPassword;
+    expect(mfa.__typename).toBe('MfaRequired');
+    const [challenge] = await pendingChallenges(t, u.phone);
+    expect(challenge!.riskWarning).toMatch(/^This sign-in is from Sydney, Australia, 17,000 km from your last sign-in \(London, United Kingdom\) 2 minutes before it\./);
+    const mfaLogs = async () => (await t.gql(LOGS, { f: { userId: u.user.userId, method: 'PUSH_MFA' } }, u.tenant.adminToken)).data.signInLogs.edges.map((e: any) => e.node);
+    expect((await mfaLogs())[0]).toMatchObject({ status: 'IN_PROGRESS', riskLevel: 'HIGH', city: 'Sydney' });
+    expect(await approve(t, u, challenge!, mfa.number)).toMatchObject({ status: 'APPROVED' });
+
+    await setRisk(t, u.tenant, { ...ALL_OFF, impossibleTravel: 'BLOCK' });
+    t.clock.advance(120);
+    const held = (await password(SYDNEY)).data.signInWithPassword;
+    expect(held).toMatchObject({ __typename: 'DomainError', code: 'MFA_UNAVAILABLE', message: expect.stringContaining('looks unusual for your account') });
+    expect(await pendingChallenges(t, u.phone)).toEqual([]);
+    const [log] = await mfaLogs();
+    expect(log).toMatchObject({ status: 'FAILURE', reasonCode: 'RISK_HELD_BACK', ipAddress: SYDNEY, riskLevel: 'HIGH' });
+    expect(log.riskSignals.map((signal: any) => [signal.type, signal.action])).toEqual([['IMPOSSIBLE_TRAVEL', 'BLOCK']]);
   });
 });
 

@@ -4,6 +4,7 @@ import { tenantDomains, users } from '../db/schema.js';
 import { mfaRegistrationRequired } from '../domain/adminMfa.js';
 import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
+import { assessSignIn } from '../domain/risk.js';
 import type { RefusalReason, SignInLogReason } from '../domain/signInAttempt.js';
 import { isLocked } from '../domain/throttle.js';
 import type { App } from './app.js';
@@ -12,10 +13,11 @@ import { audit } from './audit.js';
 import { UNKNOWN_LOCATION, locateIp } from './geo.js';
 import { verifyPassword } from './passwords.js';
 import { loadEffectivePolicy, loadTenantSettings } from './policy.js';
-import { type SignInsEnded, writeSignInLog } from './signInLogs.js';
-import { clearedLock, pushRefusal, recordFailure } from './signInProtection.js';
+import { type SignInRisk, type SignInsEnded, writeSignInLog } from './signInLogs.js';
+import { clearedLock, pushVerdict, recordFailure } from './signInProtection.js';
 import type { IssuedToken } from './tokens.js';
 import { runUseCase } from './useCase.js';
+import { raiseRiskForSignIn } from './userRisk.js';
 
 const WRONG_CREDENTIALS = 'The user name or password is incorrect. Check both and try again.';
 
@@ -29,6 +31,8 @@ const MFA_UNAVAILABLE: Partial<Record<RefusalReason, string>> = {
   LOCKED_OUT: 'Approving sign-ins on your phone is locked for a while after too many failed attempts. Try again later.',
   PUSH_MUTED: 'Requests to your phone are paused because a sign-in was reported as not yours. Contact your administrator.',
   RATE_LIMITED: 'Too many requests were sent to your phone recently. Wait a few minutes and try again.',
+  RISK_HELD_BACK:
+    'Your phone was not asked to approve this sign-in because it looks unusual for your account (where it comes from). If it is you, sign in from where you usually do, or ask your administrator.',
   PENDING_REQUEST: 'A request is already waiting on your phone: answer it, or wait until it expires and try again.',
 };
 
@@ -60,7 +64,7 @@ export async function signInWithPassword(
   const location = located?.label ?? null;
   // Kept on the log rows: a password sign-in's place is history the risk signals of later pushes compare with.
   const place = located?.place ?? null;
-  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string }, tx: Executor = app.db, ended: SignInsEnded = app.metrics) =>
+  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string; risk?: SignInRisk | null }, tx: Executor = app.db, ended: SignInsEnded = app.metrics) =>
     writeSignInLog(tx, {
       tenantId: domain!.tenantId,
       userId: user?.id ?? null,
@@ -72,6 +76,7 @@ export async function signInWithPassword(
       ipAddress: input.ipAddress,
       location,
       place,
+      risk: entry.risk,
       at: now,
     }, ended);
 
@@ -120,20 +125,33 @@ export async function signInWithPassword(
       const [locked] = await tx.select().from(users).where(eq(users.id, user.id)).for('update');
       // Deleted since the password was checked: answered as an unknown user.
       if (!locked) return { gone: true as const };
-      const refusal = await pushRefusal(tx, locked, settings, 'PUSH_MFA', now, mandatory);
+      const verdict = await pushVerdict(tx, locked, settings, 'PUSH_MFA', now, mandatory);
       // No device to push to (or pushes turned off for the tenant): the password alone signs the
       // user in. The policy enables phone methods; it does not mandate a second factor. An admin
       // with no device gets a session that may only register one (registrationRequired).
-      if (refusal === 'NO_DEVICE' || refusal === 'PUSH_NOT_ALLOWED') return null;
-      if (refusal) return { refusal };
-      const { challenge: _shownByTheRead, ...started } = await startAttempt(tx, outbox, { kind: 'PUSH_MFA', user: locked, settings, context: input, location: location ?? UNKNOWN_LOCATION, place, now });
-      outbox.challenge(user.id, started.attemptId);
+      if (verdict.reason === 'NO_DEVICE' || verdict.reason === 'PUSH_NOT_ALLOWED') return null;
+      if (verdict.reason) return { refusal: verdict.reason };
+      // The same signals as a phone sign-in's push: a relayed password is what they are for.
+      const risk = located ? assessSignIn(now, located, verdict.signInHistory, settings.riskDetection) : null;
+      if (risk) await raiseRiskForSignIn(tx, locked, risk.level, now);
+      if (risk?.heldBack) return { refusal: 'RISK_HELD_BACK' as const, risk };
+      const { challenge, ...started } = await startAttempt(tx, outbox, {
+        kind: 'PUSH_MFA',
+        user: locked,
+        settings,
+        context: input,
+        location: location ?? UNKNOWN_LOCATION,
+        place,
+        risk: risk ?? undefined,
+        now,
+      });
+      outbox.challenge(user.id, started.attemptId, { view: challenge, deviceIds: verdict.deviceIds });
       return { started };
     });
     if (mfa && 'gone' in mfa) return refuse('USER_NOT_FOUND');
     if (mfa?.started) return { type: 'MFA_REQUIRED', ...mfa.started };
     if (mfa?.refusal) {
-      await log({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: mfa.refusal });
+      await log({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: mfa.refusal, risk: 'risk' in mfa ? mfa.risk : null });
       throw new DomainError('MFA_UNAVAILABLE', MFA_UNAVAILABLE[mfa.refusal] ?? 'Your phone cannot be asked to approve this sign-in now. Try again later.');
     }
   }
