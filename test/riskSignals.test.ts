@@ -242,7 +242,7 @@ describe('risk signals with a city-level MaxMind database (TRUSTED_PROXIES=127.0
   });
 
   // A password relayed from a look-alike page: the push MFA it causes is assessed like a phone sign-in's push.
-  it('warns on the push MFA after a password from Sydney, and with BLOCK holds it back (MFA_UNAVAILABLE), with the evidence in the log', async () => {
+  it('warns on the push MFA after a password from Sydney, with BLOCK holds it back (MFA_UNAVAILABLE, reason untold) with the evidence in the log, and only warns of a new place', async () => {
     const u = await phoneUser(t);
     await signInFrom(t, u, LONDON);
     await setPolicy(t, u.tenant, 'PUSH', [u.user.userId]);
@@ -260,11 +260,19 @@ describe('risk signals with a city-level MaxMind database (TRUSTED_PROXIES=127.0
     await setRisk(t, u.tenant, { ...ALL_OFF, impossibleTravel: 'BLOCK' });
     t.clock.advance(120);
     const held = (await password(SYDNEY)).data.signInWithPassword;
-    expect(held).toMatchObject({ __typename: 'DomainError', code: 'MFA_UNAVAILABLE', message: expect.stringContaining('looks unusual for your account') });
+    // Whoever holds the password is not told why: it may be the relaying attacker.
+    expect(held).toEqual({ __typename: 'DomainError', code: 'MFA_UNAVAILABLE', message: 'Your phone cannot be asked to approve this sign-in. If you need to sign in now, ask your administrator.' });
     expect(await pendingChallenges(t, u.phone)).toEqual([]);
     const [log] = await mfaLogs();
     expect(log).toMatchObject({ status: 'FAILURE', reasonCode: 'RISK_HELD_BACK', ipAddress: SYDNEY, riskLevel: 'HIGH' });
     expect(log.riskSignals.map((signal: any) => [signal.type, signal.action])).toEqual([['IMPOSSIBLE_TRAVEL', 'BLOCK']]);
+
+    // A new place or address set to BLOCK only warns after the password: else a user whose phone
+    // sign-in it held back could never sign in from there, and the place never become familiar.
+    await setRisk(t, u.tenant, { ...ALL_OFF, unfamiliarLocation: 'BLOCK', newIpAddress: 'BLOCK' });
+    expect((await password(MANCHESTER)).data.signInWithPassword.__typename).toBe('MfaRequired');
+    expect((await pendingChallenges(t, u.phone))[0]!.riskWarning).toMatch(/^This sign-in is from Manchester, United Kingdom, where you have not signed in during the last 30 days\./);
+    expect((await mfaLogs())[0].riskSignals.map((signal: any) => [signal.type, signal.action])).toEqual([['UNFAMILIAR_LOCATION', 'WARN'], ['NEW_IP_ADDRESS', 'WARN']]);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   type Place,
   type RiskSettings,
   type RiskSignal,
+  afterPassword,
   answerSignal,
   assessSignIn,
   countryName,
@@ -164,6 +165,15 @@ describe('risk level', () => {
   it('holds back when any signal says BLOCK', () => {
     expect(holdsBack([{ action: 'WARN' } as RiskSignal, { action: 'BLOCK' } as RiskSignal])).toBe(true);
     expect(holdsBack([{ action: 'WARN' } as RiskSignal])).toBe(false);
+  });
+});
+
+describe('after a correct password', () => {
+  it('only warns of a new place or address set to BLOCK, and keeps the other settings', () => {
+    const blockAll: RiskSettings = { impossibleTravel: 'BLOCK', unfamiliarLocation: 'BLOCK', familiarDays: 30, newIpAddress: 'BLOCK', anonymousNetwork: 'BLOCK', browserPhoneApart: 'BLOCK', browserPhoneApartKm: 500 };
+    expect(afterPassword(blockAll)).toEqual({ ...blockAll, unfamiliarLocation: 'WARN', newIpAddress: 'WARN' });
+    const offAndWarn: RiskSettings = { ...blockAll, unfamiliarLocation: 'OFF', newIpAddress: 'WARN' };
+    expect(afterPassword(offAndWarn)).toEqual(offAndWarn);
   });
 });
 

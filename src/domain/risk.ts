@@ -225,6 +225,18 @@ export function riskLevel(signals: RiskSignal[]): RiskLevel {
 /** Whether any signal holds the sign-in back. */
 export const holdsBack = (signals: RiskSignal[]) => signals.some((s) => s.action === 'BLOCK');
 
+/**
+ * The settings for the push MFA after a correct password. A new place or address set to BLOCK only
+ * warns there: only successful sign-ins make a place familiar, and the password is the way in for
+ * someone whose phone sign-in such a BLOCK held back, so blocking it too would lock them out until
+ * the place became familiar, which it never could. Impossible travel and anonymising networks still
+ * hold the push back.
+ */
+export function afterPassword(settings: RiskSettings): RiskSettings {
+  const warnAtMost = (action: RiskAction): RiskAction => (action === 'BLOCK' ? 'WARN' : action);
+  return { ...settings, unfamiliarLocation: warnAtMost(settings.unfamiliarLocation), newIpAddress: warnAtMost(settings.newIpAddress) };
+}
+
 /** A new sign-in's risk: its signals and level, whether a BLOCK holds it back, and the phone's warning otherwise. */
 export function assessSignIn(now: Date, current: Located, history: PastSignIn[], settings: RiskSettings) {
   const signals = signInSignals(now, current, history, settings);

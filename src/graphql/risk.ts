@@ -25,7 +25,7 @@ const ACTIONS: Record<RiskAction, string> = {
   OFF: 'The signal is not evaluated.',
   WARN: 'The push goes out with a warning the phone shows above the number (PhoneSignInChallenge.riskWarning); an answer-time signal is logged.',
   BLOCK:
-    'The push is held back: the browser is asked for the password like anyone without phone sign-in (never told why), the sign-in log says RISK_HELD_BACK, and the user sees it in suppressedSignInRequests. After a correct password, the push MFA is held back and the sign-in fails with MFA_UNAVAILABLE (logged RISK_HELD_BACK). At the answer, an approval is refused (BROWSER_PHONE_APART).',
+    'The push is held back: the browser is asked for the password like anyone without phone sign-in (never told why), the sign-in log says RISK_HELD_BACK, and the user sees it in suppressedSignInRequests. After a correct password, the push MFA is held back and the sign-in fails with MFA_UNAVAILABLE, the reason untold (logged RISK_HELD_BACK); there an unfamiliar location or new IP address only warns, since a place becomes familiar only by a successful sign-in. At the answer, an approval is refused (BROWSER_PHONE_APART).',
 };
 
 export const RiskActionEnum = builder.enumType('RiskAction', {

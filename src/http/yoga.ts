@@ -33,7 +33,13 @@ const MAX_QUERY_COST = 50_000;
  */
 const refusal = (advice: string) => ({
   propagateOnRejection: false,
-  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(new GraphQLError(`${error.message.replace(/^Syntax Error: /, '')} ${advice}`))],
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) => {
+      // Without a validation context to report to, refuse as armor would (never let the document run).
+      if (!context) throw error;
+      context.reportError(new GraphQLError(`${error.message.replace(/^Syntax Error: /, '')} ${advice}`));
+    },
+  ],
 });
 const ARMOR = {
   maxDepth: { n: MAX_QUERY_DEPTH, ...refusal('Ask for fewer nested levels, and read the deeper part with a query of its own.') },

@@ -4,7 +4,7 @@ import { tenantDomains, users } from '../db/schema.js';
 import { mfaRegistrationRequired } from '../domain/adminMfa.js';
 import { DomainError } from '../domain/errors.js';
 import { domainOf } from '../domain/names.js';
-import { assessSignIn } from '../domain/risk.js';
+import { afterPassword, assessSignIn } from '../domain/risk.js';
 import type { RefusalReason, SignInLogReason } from '../domain/signInAttempt.js';
 import { isLocked } from '../domain/throttle.js';
 import type { App } from './app.js';
@@ -31,8 +31,8 @@ const MFA_UNAVAILABLE: Partial<Record<RefusalReason, string>> = {
   LOCKED_OUT: 'Approving sign-ins on your phone is locked for a while after too many failed attempts. Try again later.',
   PUSH_MUTED: 'Requests to your phone are paused because a sign-in was reported as not yours. Contact your administrator.',
   RATE_LIMITED: 'Too many requests were sent to your phone recently. Wait a few minutes and try again.',
-  RISK_HELD_BACK:
-    'Your phone was not asked to approve this sign-in because it looks unusual for your account (where it comes from). If it is you, sign in from where you usually do, or ask your administrator.',
+  // Not why: whoever holds the password may be the relaying attacker the hold is for (the log and the admin know).
+  RISK_HELD_BACK: 'Your phone cannot be asked to approve this sign-in. If you need to sign in now, ask your administrator.',
   PENDING_REQUEST: 'A request is already waiting on your phone: answer it, or wait until it expires and try again.',
 };
 
@@ -64,7 +64,7 @@ export async function signInWithPassword(
   const location = located?.label ?? null;
   // Kept on the log rows: a password sign-in's place is history the risk signals of later pushes compare with.
   const place = located?.place ?? null;
-  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string; risk?: SignInRisk | null }, tx: Executor = app.db, ended: SignInsEnded = app.metrics) =>
+  const log = (entry: { method?: 'PASSWORD' | 'PUSH_MFA'; status: 'SUCCESS' | 'FAILURE' | 'INTERRUPTED'; reasonCode?: string; risk?: SignInRisk }, tx: Executor = app.db, ended: SignInsEnded = app.metrics) =>
     writeSignInLog(tx, {
       tenantId: domain!.tenantId,
       userId: user?.id ?? null,
@@ -131,10 +131,14 @@ export async function signInWithPassword(
       // with no device gets a session that may only register one (registrationRequired).
       if (verdict.reason === 'NO_DEVICE' || verdict.reason === 'PUSH_NOT_ALLOWED') return null;
       if (verdict.reason) return { refusal: verdict.reason };
-      // The same signals as a phone sign-in's push: a relayed password is what they are for.
-      const risk = located ? assessSignIn(now, located, verdict.signInHistory, settings.riskDetection) : null;
+      // The signals of a phone sign-in's push, a new place warning only (afterPassword): a relayed password is what they are for.
+      const risk = located ? assessSignIn(now, located, verdict.signInHistory, afterPassword(settings.riskDetection)) : null;
       if (risk) await raiseRiskForSignIn(tx, locked, risk.level, now);
-      if (risk?.heldBack) return { refusal: 'RISK_HELD_BACK' as const, risk };
+      if (risk?.heldBack) {
+        // Logged with the raised risk it explains, in one transaction.
+        await log({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: 'RISK_HELD_BACK', risk }, tx, outbox);
+        return { refusal: 'RISK_HELD_BACK' as const, logged: true };
+      }
       const { challenge, ...started } = await startAttempt(tx, outbox, {
         kind: 'PUSH_MFA',
         user: locked,
@@ -151,7 +155,7 @@ export async function signInWithPassword(
     if (mfa && 'gone' in mfa) return refuse('USER_NOT_FOUND');
     if (mfa?.started) return { type: 'MFA_REQUIRED', ...mfa.started };
     if (mfa?.refusal) {
-      await log({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: mfa.refusal, risk: 'risk' in mfa ? mfa.risk : null });
+      if (!('logged' in mfa)) await log({ method: 'PUSH_MFA', status: 'FAILURE', reasonCode: mfa.refusal });
       throw new DomainError('MFA_UNAVAILABLE', MFA_UNAVAILABLE[mfa.refusal] ?? 'Your phone cannot be asked to approve this sign-in now. Try again later.');
     }
   }
