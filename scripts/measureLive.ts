@@ -4,7 +4,8 @@
  * push latency (beginSignIn sent → the challenge on a phone) with them all connected, one push at a
  * time. Postgres (DATABASE_URL, default the local test server; a throwaway database) and Redis
  * when REDIS_URL is set. `--snapshot <dir>` also writes V8 heap snapshots of the service before and
- * after the phones connect (compare them in Chrome DevTools' Memory tab, "Comparison" view).
+ * after the phones connect (compare them in Chrome DevTools' Memory tab, "Comparison" view);
+ * `--profile <file>` writes a V8 CPU profile of the service over the pushes.
  * Usage: tsx scripts/measureLive.ts --users 400 --devices 5 --pushes 100 --idle 10
  */
 import { randomBytes } from 'node:crypto';
@@ -24,6 +25,7 @@ const { values } = parseArgs({
     pushes: { type: 'string', default: '100' },
     idle: { type: 'string', default: '10' },
     snapshot: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
 const PUSH_TIMEOUT_MS = 30_000;
@@ -71,6 +73,7 @@ try {
   const pushes: number[] = [];
   /** From beginSignIn's answer to the push: what live delivery adds beyond the sign-in's own request. */
   const afterAnswer: number[] = [];
+  if (values.profile) await service.profile('start');
   for (let i = 0; i < Number(values.pushes); i++) {
     const user = ready[i % ready.length]!;
     const sentAt = performance.now();
@@ -88,6 +91,7 @@ try {
     afterAnswer.push((arrived.get(begun.attemptId) ?? Number.NaN) - answeredAt);
     await graphqlRequest(directory.endpoint, 'mutation($i: SignInAttemptKeyInput!) { cancelSignIn(input: $i) { __typename } }', { i: begun });
   }
+  if (values.profile) await service.profile('stop', values.profile);
   console.log(
     JSON.stringify({
       events: process.env.REDIS_URL ? 'redis' : 'in-process',

@@ -1,4 +1,5 @@
-import { eq, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../src/db/client.js';
 import { preparedOn } from '../src/db/prepared.js';
@@ -49,4 +50,27 @@ describe('a statement prepared once per database', () => {
     expect(await tenantName(db).execute({ id })).toEqual([{ name: 'Inside' }]);
     expect(builds).toBe(1);
   }, 10_000);
+});
+
+describe('statements built by the query builder, on Postgres', () => {
+  // Parsing and planning again at every execution cost more than running the push decision's
+  // statement; db/client.ts has postgres.js prepare each one on the server once per connection.
+  it.runIf(process.env.DATABASE_URL)('are prepared on the server once per connection, in transactions and savepoints too, while long lists are not', async () => {
+    const { db } = handle;
+    const [tenant] = await db.insert(tenants).values({ name: 'Prepared', settings: {} as never }).returning({ id: tenants.id });
+    const id = tenant!.id;
+    const serverPrepared = async (tx: Parameters<Parameters<typeof db.transaction>[0]>[0], marker: string) =>
+      (await tx.execute(sql`select count(*)::int as n from pg_prepared_statements where statement like ${`%${marker}%`} and statement not like '%pg_prepared_statements%'`)) as unknown as Array<{ n: number }>;
+    await db.transaction(async (tx) => {
+      for (let i = 0; i < 3; i++) await tx.select({ name: tenants.name }).from(tenants).where(and(eq(tenants.id, id), sql`'outer' = 'outer'`));
+      expect((await serverPrepared(tx, `'outer' = 'outer'`))[0]!.n).toBe(1);
+      await tx.transaction(async (savepoint) => {
+        await savepoint.select({ name: tenants.name }).from(tenants).where(and(eq(tenants.id, id), sql`'nested' = 'nested'`));
+        expect((await serverPrepared(savepoint, `'nested' = 'nested'`))[0]!.n).toBe(1);
+      });
+      const many = Array.from({ length: 40 }, () => randomUUID());
+      await tx.select({ name: tenants.name }).from(tenants).where(and(inArray(tenants.id, many), sql`'list' = 'list'`));
+      expect((await serverPrepared(tx, `'list' = 'list'`))[0]!.n).toBe(0);
+    });
+  });
 });

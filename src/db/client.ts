@@ -63,6 +63,39 @@ export function linkOptions(timeouts: DatabaseTimeouts = DEFAULT_TIMEOUTS) {
   };
 }
 
+type Sql = ReturnType<typeof postgres>;
+
+/** More parameters than this is a list (`in (...)`) of varying length: each length would be a statement of its own. */
+const MAX_PREPARED_PARAMETERS = 32;
+
+/**
+ * The postgres.js client as drizzle should use it: every statement with parameters (all of
+ * drizzle's, whose values are always parameters) is prepared on the server once per connection and
+ * reused, instead of being parsed and planned again each time, which for the push decision's
+ * statement cost more than running it. Drizzle asks postgres.js for that only for `.prepare(name)`
+ * statements (src/db/prepared.ts, which also skip the query builder); postgres.js keeps a
+ * connection's statements until the connection ends (at most an hour, its max_lifetime), and
+ * statements differ only by their text, which drizzle builds from a bounded set of query shapes.
+ * Transactions' and savepoints' clients are wrapped alike.
+ */
+function preparing<T extends Sql>(client: T): T {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'unsafe') {
+        return (query: string, args: unknown[] = [], options: { prepare?: boolean } = {}) =>
+          target.unsafe(query, args as never, { ...options, prepare: options.prepare || (args.length > 0 && args.length <= MAX_PREPARED_PARAMETERS) });
+      }
+      if (prop === 'begin' || prop === 'savepoint') {
+        return (...args: unknown[]) => {
+          const work = args.pop() as (tx: Sql) => unknown;
+          return (Reflect.get(target, prop) as (...a: unknown[]) => unknown)(...args, (tx: Sql) => work(preparing(tx)));
+        };
+      }
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
+
 /**
  * Opens Postgres through postgres.js when a URL is given; otherwise the embedded PGlite database,
  * kept on disk under dataDir (or in memory for `memory://`).
@@ -77,7 +110,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
       connection: { statement_timeout: timeouts.statementTimeoutMs },
     });
     const counts = new StatementCounts();
-    const db = drizzlePostgres(client, { schema, logger: counts.logger }) as unknown as Database;
+    const db = drizzlePostgres(preparing(client), { schema, logger: counts.logger }) as unknown as Database;
     counts.watch(db);
     return {
       db,
