@@ -109,6 +109,27 @@ describe('query limits', () => {
     expect(nestedPages.errors![0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(/^Query Cost limit of 50000 exceeded, found \d+(\.\d+)?\. Ask for fewer fields/) });
   });
 
+  // Attack: armor counted a page by its size only where the document wrote it, so pages sized by
+  // variables, or left at the default of 20, counted as one row each.
+  it('counts pages sized by variables or by default as the pages they are, and refuses them as it refuses written sizes', async () => {
+    const { adminToken } = await createTenant(dev);
+    const costly = { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' }, message: expect.stringMatching(/^Query Cost limit of 50000 exceeded, found \d+(\.\d+)?\. Ask for fewer fields/) };
+    const sized = 'query($groups: Int, $members: Int) { groups(first: $groups) { edges { node { members(first: $members) { edges { node { id } } } } } } }';
+    const large = await dev.gql(sized, { groups: 100, members: 100 }, adminToken);
+    expect(large.data).toBeUndefined();
+    expect(large.errors![0]).toMatchObject(costly);
+    expect((await dev.gql(sized, { groups: 10, members: 10 }, adminToken)).errors).toBeUndefined();
+    // Every field of a member, in pages of the default size: 400 members, as with first: 20 written.
+    const user = schema.getType('User') as GraphQLObjectType;
+    const fields = Object.values(user.getFields()).filter((field) => isLeafType(getNamedType(field.type)) && field.args.length === 0).map((field) => field.name);
+    const byDefault = `{ groups { edges { node { members { edges { node { ${fields.join(' ')} } } } } } } }`;
+    expect((await dev.gql(byDefault.replaceAll(/(groups|members) \{/g, '$1(first: 20) {'), {}, adminToken)).errors![0]).toMatchObject(costly);
+    const defaulted = await dev.gql(byDefault, {}, adminToken);
+    expect(defaulted.data).toBeUndefined();
+    expect(defaulted.errors![0]).toMatchObject(costly);
+    expect((await dev.gql(sized, {}, adminToken)).errors).toBeUndefined();
+  });
+
   // Attack: mapping the whole API anonymously in production (introspection, "Did you mean" suggestions).
   it('shows the schema in production to admins and the operator only, and makes no suggestions there', async () => {
     const introspection = '{ __schema { queryType { name } } }';

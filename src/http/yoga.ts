@@ -10,6 +10,7 @@ import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js
 import { ASSERTION_REPLAYED, AssertionReplayedError, type DeviceAuth, auditReplayedAssertion, spendAssertionAlone } from '../services/devices.js';
 import { GRAPHIQL_OPTIONS, graphiqlHeaders, renderGraphiQL } from './graphiql.js';
 import { leanSubscriptions } from './leanSubscription.js';
+import { COST_ADVICE, MAX_QUERY_COST, pageSizesCounted } from './queryCost.js';
 import { maskUnexpectedError } from './maskedErrors.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 
@@ -19,13 +20,6 @@ export const GRAPHQL_PATH = '/graphql';
  * through two connections) has depth 7; introspection is not counted (armor skips __schema).
  */
 const MAX_QUERY_DEPTH = 8;
-/**
- * Armor's cost: 2 an object, 1 a scalar, each level 1.5 times the one above, and a page times its
- * literal `first`/`last`. A page of 100 rows of any list, with every field of its rows and of the
- * objects they link to, costs at most 24,875 today (test/queryAndOriginLimits.test.ts asks each);
- * a page inside a page (100 groups × 100 members) costs over 400,000.
- */
-const MAX_QUERY_COST = 50_000;
 /**
  * Armor refuses by throwing from inside validation: no error code, and "Syntax Error" on what is
  * no syntax error. Its refusals are reported instead as the validation errors they are
@@ -46,7 +40,7 @@ const ARMOR = {
   maxAliases: { n: 20, ...refusal('Send the rest of the aliased fields in another request.') },
   // Counted while parsing: refused as GRAPHQL_PARSE_FAILED by yoga.
   maxTokens: { n: 2000 },
-  costLimit: { maxCost: MAX_QUERY_COST, ...refusal('Ask for fewer fields, fewer nested pages or smaller pages (first/last) in one document.') },
+  costLimit: { maxCost: MAX_QUERY_COST, ...refusal(COST_ADVICE) },
 };
 
 /** What reaches yoga's context factory: the Node request over HTTP, or who a graphql-ws connection already proved to be. */
@@ -197,6 +191,8 @@ export function createGraphQLYoga(app: App) {
       EnvelopArmorPlugin({ ...ARMOR, blockFieldSuggestion: { enabled: config.production } }),
       // Before any plugin that may end execution early: every executed request spends its assertion.
       deviceAssertionOnce(app),
+      // Armor counts only the page sizes a document writes; this counts the ones variables and defaults give.
+      pageSizesCounted(schema),
       introspectionForStaff(config.production),
       graphiqlHeaders(),
     ],
