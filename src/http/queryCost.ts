@@ -1,5 +1,5 @@
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
-import { type ArgumentNode, type DocumentNode, type FieldNode, type GraphQLSchema, GraphQLError, Kind, TypeInfo, validate, visit, visitWithTypeInfo } from 'graphql';
+import { type ArgumentNode, type DocumentNode, type FieldNode, type GraphQLSchema, GraphQLError, Kind, TypeInfo, type ValidationContext, validate, visit, visitWithTypeInfo } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../graphql/builder.js';
 import { PAGE_SIZE } from '../graphql/common.js';
@@ -12,6 +12,22 @@ import { PAGE_SIZE } from '../graphql/common.js';
  */
 export const MAX_QUERY_COST = 50_000;
 export const COST_ADVICE = 'Ask for fewer fields, fewer nested pages or smaller pages (first/last) in one document.';
+
+/**
+ * Armor refuses by throwing from inside validation: no error code, and "Syntax Error" on what is
+ * no syntax error. Its refusals are reported instead as the validation errors they are
+ * (GRAPHQL_VALIDATION_FAILED), with what to do about them.
+ */
+export const armorRefusal = (advice: string) => ({
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) => {
+      // Without a validation context to report to, refuse as armor would (never let the document run).
+      if (!context) throw error;
+      context.reportError(new GraphQLError(`${error.message.replace(/^Syntax Error: /, '')} ${advice}`));
+    },
+  ],
+});
 
 /** What the cost of a document depends on beyond its text: none, or the variables that size its pages. */
 type Sizing = { static: true; refusal: GraphQLError | null } | { static: false };
@@ -45,16 +61,8 @@ export function pageSizesCounted(schema: GraphQLSchema): Plugin<Context> {
 }
 
 function costRefusal(schema: GraphQLSchema, document: DocumentNode): GraphQLError | null {
-  const [refused] = validate(schema, document, [costLimitRule({ maxCost: MAX_QUERY_COST, propagateOnRejection: false, onReject: [
-        (context, error) => {
-          // Never without one here (validate makes it), but if so, refuse rather than let it run.
-          if (!context) throw error;
-          context.reportError(error);
-        },
-      ], })]);
-  return refused
-    ? new GraphQLError(`${refused.message.replace(/^Syntax Error: /, '')} ${COST_ADVICE}`, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } })
-    : null;
+  const [refused] = validate(schema, document, [costLimitRule({ maxCost: MAX_QUERY_COST, ...armorRefusal(COST_ADVICE) })]);
+  return refused ? new GraphQLError(refused.message, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }) : null;
 }
 
 const sizeArgument = (size: number): ArgumentNode => ({ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'first' }, value: { kind: Kind.INT, value: String(size) } });

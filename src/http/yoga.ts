@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { IncomingMessage } from 'node:http';
-import { BREAK, type DocumentNode, GraphQLError, Kind, type ExecutionResult, type ValidationContext, getOperationAST, visit } from 'graphql';
+import { BREAK, type DocumentNode, GraphQLError, Kind, type ExecutionResult, getOperationAST, visit } from 'graphql';
 import { type Plugin, createYoga } from 'graphql-yoga';
 import { clientIp } from '../domain/clientIp.js';
 import type { Context } from '../graphql/builder.js';
@@ -10,7 +10,7 @@ import { type Auth, AuthenticationError, resolveAuth } from '../services/auth.js
 import { ASSERTION_REPLAYED, AssertionReplayedError, type DeviceAuth, auditReplayedAssertion, spendAssertionAlone } from '../services/devices.js';
 import { GRAPHIQL_OPTIONS, graphiqlHeaders, renderGraphiQL } from './graphiql.js';
 import { leanSubscriptions } from './leanSubscription.js';
-import { COST_ADVICE, MAX_QUERY_COST, pageSizesCounted } from './queryCost.js';
+import { COST_ADVICE, MAX_QUERY_COST, armorRefusal as refusal, pageSizesCounted } from './queryCost.js';
 import { maskUnexpectedError } from './maskedErrors.js';
 import { RateLimitedError } from '../services/rateLimits.js';
 
@@ -20,21 +20,6 @@ export const GRAPHQL_PATH = '/graphql';
  * through two connections) has depth 7; introspection is not counted (armor skips __schema).
  */
 const MAX_QUERY_DEPTH = 8;
-/**
- * Armor refuses by throwing from inside validation: no error code, and "Syntax Error" on what is
- * no syntax error. Its refusals are reported instead as the validation errors they are
- * (GRAPHQL_VALIDATION_FAILED), with what to do about them.
- */
-const refusal = (advice: string) => ({
-  propagateOnRejection: false,
-  onReject: [
-    (context: ValidationContext | null, error: GraphQLError) => {
-      // Without a validation context to report to, refuse as armor would (never let the document run).
-      if (!context) throw error;
-      context.reportError(new GraphQLError(`${error.message.replace(/^Syntax Error: /, '')} ${advice}`));
-    },
-  ],
-});
 const ARMOR = {
   maxDepth: { n: MAX_QUERY_DEPTH, ...refusal('Ask for fewer nested levels, and read the deeper part with a query of its own.') },
   maxAliases: { n: 20, ...refusal('Send the rest of the aliased fields in another request.') },
