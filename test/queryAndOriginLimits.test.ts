@@ -119,6 +119,10 @@ describe('query limits', () => {
     expect(large.data).toBeUndefined();
     expect(large.errors![0]).toMatchObject(costly);
     expect((await dev.gql(sized, { groups: 10, members: 10 }, adminToken)).errors).toBeUndefined();
+    // Sizes left to the variables' defaults in the document count at those defaults.
+    const sizedByDefaults = sized.replace('$groups: Int, $members: Int', '$groups: Int = 100, $members: Int = 100');
+    expect((await dev.gql(sizedByDefaults, {}, adminToken)).errors![0]).toMatchObject(costly);
+    expect((await dev.gql(sizedByDefaults, { groups: 10, members: 10 }, adminToken)).errors).toBeUndefined();
     // Every field of a member, in pages of the default size: 400 members, as with first: 20 written.
     const user = schema.getType('User') as GraphQLObjectType;
     const fields = Object.values(user.getFields()).filter((field) => isLeafType(getNamedType(field.type)) && field.args.length === 0).map((field) => field.name);

@@ -69,11 +69,20 @@ const sizeArgument = (size: number): ArgumentNode => ({ kind: Kind.ARGUMENT, nam
 
 /**
  * The document with every page's size written as a number, or null when each already is; and
- * whether a size came from a variable. A size that is not a whole number is left to the resolver to
- * refuse, and counted at the default meanwhile.
+ * whether a size came from a variable (given, or its default in the document). A size that is not a
+ * whole number is left to the resolver to refuse, and counted at the default meanwhile.
  */
 function withPageSizes(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>) {
   const typeInfo = new TypeInfo(schema);
+  // A variable the request does not give takes its default in the document (`$first: Int = 100`).
+  const defaults = new Map<string, number>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const variable of definition.variableDefinitions ?? []) {
+      const value = variable.defaultValue?.kind === Kind.INT ? Number(variable.defaultValue.value) : undefined;
+      if (value !== undefined) defaults.set(variable.variable.name.value, Math.max(value, defaults.get(variable.variable.name.value) ?? value));
+    }
+  }
   let changed = false;
   let usesVariables = false;
   const counted = visit(
@@ -83,8 +92,9 @@ function withPageSizes(schema: GraphQLSchema, document: DocumentNode, variables:
         if (!typeInfo.getFieldDef()?.args.some((arg) => arg.name === 'first')) return undefined;
         const size = node.arguments?.find((arg) => arg.name.value === 'first' || arg.name.value === 'last');
         if (size?.value.kind === Kind.INT) return undefined;
-        const named = size?.value.kind === Kind.VARIABLE ? variables[size.value.name.value] : undefined;
-        if (size?.value.kind === Kind.VARIABLE) usesVariables = true;
+        const variable = size?.value.kind === Kind.VARIABLE ? size.value.name.value : undefined;
+        const named = variable === undefined ? undefined : variable in variables ? variables[variable] : defaults.get(variable);
+        if (variable !== undefined) usesVariables = true;
         const rows = typeof named === 'number' && Number.isInteger(named) ? Math.min(Math.max(named, 1), PAGE_SIZE.max) : PAGE_SIZE.default;
         changed = true;
         return { ...node, arguments: [...(node.arguments ?? []).filter((arg) => arg !== size), sizeArgument(rows)] };
